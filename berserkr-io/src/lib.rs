@@ -6,5 +6,6 @@
 
 pub mod error;
 pub mod lzo;
+pub mod retail;
 
 pub use error::{Error, Result};
