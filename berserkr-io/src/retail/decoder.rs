@@ -141,11 +141,11 @@ struct Row<'a> {
     country: &'a str,
 }
 
-fn text<'a>(value: &'a [u8], column: Column) -> Result<&'a str, (Column, String)> {
+fn text(value: &[u8], column: Column) -> Result<&str, (Column, String)> {
     std::str::from_utf8(value).map_err(|e| (column, format!("invalid UTF-8: {e}")))
 }
 
-fn required<'a>(value: &'a [u8], column: Column) -> Result<&'a str, (Column, String)> {
+fn required(value: &[u8], column: Column) -> Result<&str, (Column, String)> {
     let value = text(value, column)?;
     if value.is_empty() {
         Err((column, "empty value".to_string()))
@@ -318,7 +318,7 @@ fn split_records(bytes: &[u8], target: usize) -> Vec<Range<usize>> {
             let newline = candidate + newline;
             quotes += memchr::memchr_iter(b'"', &bytes[scanned..newline]).count();
             scanned = newline;
-            if quotes % 2 == 0 {
+            if quotes.is_multiple_of(2) {
                 break Some(newline + 1);
             }
             candidate = newline + 1;
@@ -337,20 +337,15 @@ fn split_records(bytes: &[u8], target: usize) -> Vec<Range<usize>> {
     pieces
 }
 
-/// End of the last complete record in `bytes` (just past its `\n`, outside
-/// quotes), or 0 when there is none.
-fn last_record_end(bytes: &[u8]) -> usize {
+/// Ends of the records in `bytes` (just past each `\n` outside quotes).
+fn record_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut quotes = 0usize;
-    let mut last = 0;
     let mut from = 0;
-    for newline in memchr::memchr_iter(b'\n', bytes) {
+    memchr::memchr_iter(b'\n', bytes).filter_map(move |newline| {
         quotes += memchr::memchr_iter(b'"', &bytes[from..newline]).count();
         from = newline;
-        if quotes % 2 == 0 {
-            last = newline + 1;
-        }
-    }
-    last
+        quotes.is_multiple_of(2).then_some(newline + 1)
+    })
 }
 
 /// A push decoder of Online Retail CSV; see [`ReaderBuilder::build_decoder`].
@@ -388,8 +383,10 @@ pub struct Decoder {
 
 impl Decoder {
     pub(crate) fn new(options: Arc<Options>, object: String) -> Self {
-        let mut report = ReadReport::default();
-        report.objects = 1;
+        let report = ReadReport {
+            objects: 1,
+            ..ReadReport::default()
+        };
         Self {
             options,
             object,
@@ -416,7 +413,7 @@ impl Decoder {
             self.read_header(false)?;
         }
         if self.map.is_some() && self.pending.len() >= self.options.chunk_bytes * threads {
-            let end = last_record_end(&self.pending);
+            let end = record_ends(&self.pending).last().unwrap_or(0);
             if end > 0 {
                 self.parse(end)?;
             }
@@ -456,7 +453,7 @@ impl Decoder {
     }
 
     fn read_header(&mut self, at_end: bool) -> Result<()> {
-        let end = match last_record_end_first(&self.pending) {
+        let end = match record_ends(&self.pending).next() {
             Some(end) => end,
             None if at_end => self.pending.len(),
             None => return Ok(()),
@@ -557,20 +554,6 @@ impl Decoder {
     }
 }
 
-/// End of the first record in `bytes` (just past its `\n`, outside quotes).
-fn last_record_end_first(bytes: &[u8]) -> Option<usize> {
-    let mut quotes = 0usize;
-    let mut from = 0;
-    for newline in memchr::memchr_iter(b'\n', bytes) {
-        quotes += memchr::memchr_iter(b'"', &bytes[from..newline]).count();
-        from = newline;
-        if quotes % 2 == 0 {
-            return Some(newline + 1);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,8 +574,8 @@ mod tests {
                 assert!(s.ends_with(b"\n"));
             }
         }
-        assert_eq!(last_record_end(b"a,\"x\ny"), 0);
-        assert_eq!(last_record_end(b"a,b\nc,\"x\ny"), 4);
-        assert_eq!(last_record_end_first(b"a,\"b\nc\"\nd"), Some(8));
+        assert_eq!(record_ends(b"a,\"x\ny").last(), None);
+        assert_eq!(record_ends(b"a,b\nc,\"x\ny").last(), Some(4));
+        assert_eq!(record_ends(b"a,\"b\nc\"\nd").next(), Some(8));
     }
 }
