@@ -4,6 +4,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod clean;
 pub mod error;
 pub mod lzo;
 pub mod retail;

@@ -75,7 +75,7 @@ enum State {
 /// }
 /// decoder.finish()?;
 /// assert_eq!(csv, b"InvoiceNo,StockCode\n536365,85123A\n");
-/// # Ok::<(), berserkr_io::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct Decoder {

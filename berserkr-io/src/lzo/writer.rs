@@ -47,7 +47,7 @@ pub enum Checksum {
 /// writer.write_all(b"InvoiceNo,StockCode\n")?;
 /// let compressed = writer.finish()?;
 /// assert_eq!(decompress(&compressed)?, b"InvoiceNo,StockCode\n");
-/// # Ok::<(), berserkr_io::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct WriterBuilder {
@@ -321,7 +321,7 @@ impl<W: Write> Write for Writer<W> {
 /// ```
 /// let compressed = berserkr_io::lzo::compress(b"")?;
 /// assert!(berserkr_io::lzo::decompress(&compressed)?.is_empty());
-/// # Ok::<(), berserkr_io::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn compress(data: &[u8]) -> Result<Vec<u8>> {
     let mut writer = Writer::new(Vec::with_capacity(data.len() / 2 + 64))?;
