@@ -7,6 +7,8 @@
 pub mod clean;
 pub mod error;
 pub mod lzo;
+pub mod parquet;
 pub mod retail;
+pub mod store;
 
 pub use error::{Error, Result};

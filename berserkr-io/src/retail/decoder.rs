@@ -11,7 +11,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BinaryBuilder, Float64Builder, Int64Builder, RecordBatch, StringArray,
+    TimestampMicrosecondBuilder,
 };
 use csv_core::ReadRecordResult;
 use rayon::prelude::*;
@@ -87,20 +88,25 @@ struct Parsed {
 }
 
 /// Typed builders for one chunk.
+///
+/// Text goes into binary builders and is validated as UTF-8 once a column
+/// when the chunk is done: one pass over each values buffer instead of a
+/// call per field. A chunk that fails is parsed again field by field to
+/// name the row (see [`parse_chunk`]).
 struct Builders {
-    invoice: StringBuilder,
-    stock_code: StringBuilder,
-    description: StringBuilder,
+    invoice: BinaryBuilder,
+    stock_code: BinaryBuilder,
+    description: BinaryBuilder,
     quantity: Int64Builder,
     date: TimestampMicrosecondBuilder,
     price: Float64Builder,
     customer: Int64Builder,
-    country: StringBuilder,
+    country: BinaryBuilder,
 }
 
 impl Builders {
     fn new(rows: usize, bytes: usize) -> Self {
-        let text = |share: usize| StringBuilder::with_capacity(rows, bytes / share);
+        let text = |share: usize| BinaryBuilder::with_capacity(rows, bytes / share);
         Self {
             invoice: text(6),
             stock_code: text(8),
@@ -113,40 +119,65 @@ impl Builders {
         }
     }
 
-    fn finish(mut self) -> Result<RecordBatch> {
+    /// The batch, or `None` when some text is not UTF-8.
+    fn finish(mut self) -> Result<Option<RecordBatch>> {
+        let text = |builder: &mut BinaryBuilder| -> Option<ArrayRef> {
+            StringArray::try_from_binary(builder.finish())
+                .ok()
+                .map(|a| Arc::new(a) as ArrayRef)
+        };
+        let (Some(invoice), Some(stock_code), Some(description), Some(country)) = (
+            text(&mut self.invoice),
+            text(&mut self.stock_code),
+            text(&mut self.description),
+            text(&mut self.country),
+        ) else {
+            return Ok(None);
+        };
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.invoice.finish()),
-            Arc::new(self.stock_code.finish()),
-            Arc::new(self.description.finish()),
+            invoice,
+            stock_code,
+            description,
             Arc::new(self.quantity.finish()),
             Arc::new(self.date.finish()),
             Arc::new(self.price.finish()),
             Arc::new(self.customer.finish()),
-            Arc::new(self.country.finish()),
+            country,
         ];
-        Ok(RecordBatch::try_new(schema(), columns)?)
+        Ok(Some(RecordBatch::try_new(schema(), columns)?))
     }
 }
 
 /// One row's values, checked before any is appended so that a bad row
 /// leaves no trace in the builders.
 struct Row<'a> {
-    invoice: &'a str,
-    stock_code: &'a str,
-    description: Option<&'a str>,
+    invoice: &'a [u8],
+    stock_code: &'a [u8],
+    description: Option<&'a [u8]>,
     quantity: i64,
     date: i64,
     price: f64,
     customer: Option<i64>,
-    country: &'a str,
+    country: &'a [u8],
 }
 
-fn text(value: &[u8], column: Column) -> Result<&str, (Column, String)> {
-    std::str::from_utf8(value).map_err(|e| (column, format!("invalid UTF-8: {e}")))
+/// Whether text fields are checked one by one (`Each`) or left to the
+/// one check a column in [`Builders::finish`] (`Deferred`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Utf8Check {
+    Deferred,
+    Each,
 }
 
-fn required(value: &[u8], column: Column) -> Result<&str, (Column, String)> {
-    let value = text(value, column)?;
+fn text(value: &[u8], column: Column, check: Utf8Check) -> Result<&[u8], (Column, String)> {
+    if check == Utf8Check::Each {
+        std::str::from_utf8(value).map_err(|e| (column, format!("invalid UTF-8: {e}")))?;
+    }
+    Ok(value)
+}
+
+fn required(value: &[u8], column: Column, check: Utf8Check) -> Result<&[u8], (Column, String)> {
+    let value = text(value, column, check)?;
     if value.is_empty() {
         Err((column, "empty value".to_string()))
     } else {
@@ -158,15 +189,35 @@ fn with<T>(column: Column, result: Result<T, String>) -> Result<T, (Column, Stri
     result.map_err(|reason| (column, reason))
 }
 
+/// The last `InvoiceDate` parsed: the lines of an invoice share one.
+#[derive(Debug, Default)]
+struct DateCache {
+    raw: Vec<u8>,
+    micros: i64,
+}
+
+impl DateCache {
+    fn parse(&mut self, value: &[u8], style: DateStyle) -> Result<i64, String> {
+        if self.raw != value {
+            self.micros = fields::parse_date(value, style)?;
+            self.raw.clear();
+            self.raw.extend_from_slice(value);
+        }
+        Ok(self.micros)
+    }
+}
+
 fn parse_row<'a>(
     field: impl Fn(Column) -> &'a [u8],
     style: DateStyle,
+    check: Utf8Check,
+    dates: &mut DateCache,
 ) -> Result<Row<'a>, (Column, String)> {
-    let description = text(field(Column::Description), Column::Description)?;
+    let description = text(field(Column::Description), Column::Description, check)?;
     let customer = field(Column::CustomerId);
     Ok(Row {
-        invoice: required(field(Column::InvoiceNo), Column::InvoiceNo)?,
-        stock_code: required(field(Column::StockCode), Column::StockCode)?,
+        invoice: required(field(Column::InvoiceNo), Column::InvoiceNo, check)?,
+        stock_code: required(field(Column::StockCode), Column::StockCode, check)?,
         description: (!description.is_empty()).then_some(description),
         quantity: with(
             Column::Quantity,
@@ -174,7 +225,7 @@ fn parse_row<'a>(
         )?,
         date: with(
             Column::InvoiceDate,
-            fields::parse_date(field(Column::InvoiceDate), style),
+            dates.parse(field(Column::InvoiceDate), style),
         )?,
         price: with(
             Column::UnitPrice,
@@ -188,7 +239,7 @@ fn parse_row<'a>(
                 fields::parse_customer_id(customer),
             )?)
         },
-        country: text(field(Column::Country), Column::Country)?,
+        country: text(field(Column::Country), Column::Country, check)?,
     })
 }
 
@@ -200,67 +251,167 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 /// Parses the complete records in `bytes` (the final one may lack its line
 /// terminator). Lines in the result are relative to the chunk's first line.
 fn parse_chunk(bytes: &[u8], map: &ColumnMap, options: &Options) -> Result<Parsed, Malformed> {
+    match parse_records(bytes, map, options, Utf8Check::Deferred)? {
+        Some(parsed) => Ok(parsed),
+        // Some text is not UTF-8: parse again checking each field, which
+        // names the row (or skips it, as asked).
+        None => parse_records(bytes, map, options, Utf8Check::Each)?.ok_or_else(|| Malformed {
+            line: 0,
+            column: "<chunk>".to_string(),
+            reason: "invalid UTF-8".to_string(),
+        }),
+    }
+}
+
+/// The line (relative to the chunk) of the record starting at `start`:
+/// counted only when an error needs it, since counting every record's
+/// newlines costs more than parsing it.
+fn line_of(bytes: &[u8], start: usize) -> u64 {
+    let leading = bytes[start..]
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .filter(|&&b| b == b'\n')
+        .count() as u64;
+    count_newlines(&bytes[..start]) + leading
+}
+
+/// One record's typed values, from its `fields` fields (`field(i)` is the
+/// i-th as written in the file).
+fn row_of<'a>(
+    map: &ColumnMap,
+    fields: usize,
+    options: &Options,
+    check: Utf8Check,
+    dates: &mut DateCache,
+    field: impl Fn(usize) -> &'a [u8],
+) -> Result<Row<'a>, (Option<Column>, String)> {
+    if fields != map.fields {
+        return Err((
+            None,
+            format!("expected {} fields, found {fields}", map.fields),
+        ));
+    }
+    parse_row(
+        |column| field(map.index[column as usize]),
+        options.date_style,
+        check,
+        dates,
+    )
+    .map_err(|(c, e)| (Some(c), e))
+}
+
+/// Records read one at a time by `csv-core`, the RFC 4180 state machine
+/// arrow-csv uses, for lines the fast path leaves to it.
+struct QuotedRecords {
+    reader: csv_core::Reader,
+    output: Vec<u8>,
+    ends: Vec<usize>,
+    out_len: usize,
+    ends_len: usize,
+}
+
+impl QuotedRecords {
+    fn new(fields: usize) -> Self {
+        Self {
+            reader: csv_core::Reader::new(),
+            output: vec![0; 1024],
+            ends: vec![0; fields.max(8) + 8],
+            out_len: 0,
+            ends_len: 0,
+        }
+    }
+
+    /// Reads the record at the start of `input`; returns the bytes it took,
+    /// or `None` when `input` holds only line terminators.
+    fn read(&mut self, input: &[u8]) -> Option<usize> {
+        self.out_len = 0;
+        self.ends_len = 0;
+        let mut pos = 0;
+        loop {
+            let (result, read, written, ended) = self.reader.read_record(
+                &input[pos..],
+                &mut self.output[self.out_len..],
+                &mut self.ends[self.ends_len..],
+            );
+            pos += read;
+            self.out_len += written;
+            self.ends_len += ended;
+            match result {
+                // At the end of `input` the next call passes an empty
+                // slice, which is how csv-core learns that input ended.
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    let len = self.output.len();
+                    self.output.resize(len * 2, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len();
+                    self.ends.resize(len * 2, 0);
+                }
+                ReadRecordResult::Record => return Some(pos),
+                ReadRecordResult::End => return None,
+            }
+        }
+    }
+
+    /// The fields of the record last read: the unescaped bytes and where
+    /// each field ends in them.
+    fn record(&self) -> (&[u8], &[usize]) {
+        (&self.output[..self.out_len], &self.ends[..self.ends_len])
+    }
+}
+
+fn parse_records(
+    bytes: &[u8],
+    map: &ColumnMap,
+    options: &Options,
+    check: Utf8Check,
+) -> Result<Option<Parsed>, Malformed> {
     let estimated_rows = bytes.len() / 80 + 16;
     let mut builders = Builders::new(estimated_rows, bytes.len());
-    let mut reader = csv_core::Reader::new();
-    let mut output = vec![0u8; 1024];
-    let mut ends = vec![0usize; map.fields.max(8) + 8];
-    let (mut pos, mut out_len, mut ends_len) = (0usize, 0usize, 0usize);
-    let mut record_start = 0usize;
-    let mut line = 0u64;
+    let mut quoted = QuotedRecords::new(map.fields);
+    let mut unquoted: Vec<Range<usize>> = Vec::with_capacity(map.fields + 8);
+    let mut pos = 0usize;
     let mut malformed = Vec::new();
     let mut malformed_count = 0u64;
-    loop {
-        let (result, read, written, ended) =
-            reader.read_record(&bytes[pos..], &mut output[out_len..], &mut ends[ends_len..]);
-        pos += read;
-        out_len += written;
-        ends_len += ended;
-        match result {
-            // At the end of `bytes` the next call passes an empty slice,
-            // which is how csv-core learns that the input has ended.
-            ReadRecordResult::InputEmpty => continue,
-            ReadRecordResult::OutputFull => {
-                output.resize(output.len() * 2, 0);
-                continue;
-            }
-            ReadRecordResult::OutputEndsFull => {
-                ends.resize(ends.len() * 2, 0);
-                continue;
-            }
-            ReadRecordResult::Record => {}
-            ReadRecordResult::End => break,
+    let mut dates = DateCache::default();
+    while pos < bytes.len() {
+        let this_record = pos;
+        let newline = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+        let mut line = &bytes[pos..newline];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
         }
-        // A record: the raw bytes it took decide its line number.
-        let raw = &bytes[record_start..pos];
-        let leading = raw
-            .iter()
-            .take_while(|&&b| b == b'\n' || b == b'\r')
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        let record_line = line + leading;
-        line += count_newlines(raw);
-        record_start = pos;
-        let record_ends = &ends[..ends_len];
-        let result = if record_ends.len() != map.fields {
-            Err((
-                None,
-                format!(
-                    "expected {} fields, found {}",
-                    map.fields,
-                    record_ends.len()
-                ),
-            ))
+        // Most lines hold no quote and no stray `\r`: their fields are
+        // the bytes between commas, and cutting them directly is several
+        // times faster than the general state machine, which takes the
+        // rest (quoted fields, quoted line breaks, old Mac line ends).
+        let result = if memchr::memchr2(b'"', b'\r', line).is_none() {
+            pos = (newline + 1).min(bytes.len());
+            if line.is_empty() {
+                continue;
+            }
+            unquoted.clear();
+            let mut start = 0;
+            for comma in memchr::memchr_iter(b',', line) {
+                unquoted.push(start..comma);
+                start = comma + 1;
+            }
+            unquoted.push(start..line.len());
+            row_of(map, unquoted.len(), options, check, &mut dates, |i| {
+                &line[unquoted[i].clone()]
+            })
         } else {
-            let field = |column: Column| {
-                let i = map.index[column as usize];
-                let start = if i == 0 { 0 } else { record_ends[i - 1] };
-                &output[start..record_ends[i]]
+            let Some(read) = quoted.read(&bytes[pos..]) else {
+                break;
             };
-            parse_row(field, options.date_style).map_err(|(c, e)| (Some(c), e))
+            pos += read;
+            let (output, ends) = quoted.record();
+            row_of(map, ends.len(), options, check, &mut dates, |i| {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                &output[start..ends[i]]
+            })
         };
-        out_len = 0;
-        ends_len = 0;
         match result {
             Ok(row) => {
                 builders.invoice.append_value(row.invoice);
@@ -274,7 +425,7 @@ fn parse_chunk(bytes: &[u8], map: &ColumnMap, options: &Options) -> Result<Parse
             }
             Err((column, reason)) => {
                 let bad = Malformed {
-                    line: record_line,
+                    line: line_of(bytes, this_record),
                     column: column.map_or("<row>", Column::name).to_string(),
                     reason,
                 };
@@ -288,17 +439,18 @@ fn parse_chunk(bytes: &[u8], map: &ColumnMap, options: &Options) -> Result<Parse
             }
         }
     }
+    let newlines = count_newlines(bytes);
     let batch = builders.finish().map_err(|e| Malformed {
-        line,
+        line: newlines,
         column: "<batch>".to_string(),
         reason: e.to_string(),
     })?;
-    Ok(Parsed {
+    Ok(batch.map(|batch| Parsed {
         batch,
-        newlines: count_newlines(bytes),
+        newlines,
         malformed,
         malformed_count,
-    })
+    }))
 }
 
 /// Splits `bytes`, which hold whole records, into pieces of about `target`
@@ -348,6 +500,40 @@ fn record_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+/// Where the last complete record of a growing buffer ends.
+#[derive(Debug, Default, Clone, Copy)]
+struct RecordScan {
+    /// Bytes scanned so far.
+    scanned: usize,
+    /// Whether `scanned` is inside a quoted field.
+    in_quotes: bool,
+    /// Just past the last `\n` seen outside quotes.
+    last_end: usize,
+}
+
+impl RecordScan {
+    /// Scans the bytes of `buffer` not seen before; returns the end of its
+    /// last complete record (0 if none).
+    fn advance(&mut self, buffer: &[u8]) -> usize {
+        for at in memchr::memchr2_iter(b'\n', b'"', &buffer[self.scanned..]) {
+            let at = self.scanned + at;
+            if buffer[at] == b'"' {
+                self.in_quotes = !self.in_quotes;
+            } else if !self.in_quotes {
+                self.last_end = at + 1;
+            }
+        }
+        self.scanned = buffer.len();
+        self.last_end
+    }
+
+    /// The first `end` bytes (whole records) left the buffer.
+    fn drained(&mut self, end: usize) {
+        self.scanned = self.scanned.saturating_sub(end);
+        self.last_end = self.last_end.saturating_sub(end);
+    }
+}
+
 /// A push decoder of Online Retail CSV; see [`ReaderBuilder::build_decoder`].
 ///
 /// ```
@@ -374,6 +560,9 @@ pub struct Decoder {
     object: String,
     map: Option<ColumnMap>,
     pending: Vec<u8>,
+    /// How far `pending` has been scanned for record ends, so that each
+    /// byte is scanned once however it arrives.
+    scan: RecordScan,
     /// Physical lines before `pending[0]`.
     lines_before: u64,
     ready: VecDeque<RecordBatch>,
@@ -392,6 +581,7 @@ impl Decoder {
             object,
             map: None,
             pending: Vec::new(),
+            scan: RecordScan::default(),
             lines_before: 0,
             ready: VecDeque::new(),
             report,
@@ -413,7 +603,7 @@ impl Decoder {
             self.read_header(false)?;
         }
         if self.map.is_some() && self.pending.len() >= self.options.chunk_bytes * threads {
-            let end = record_ends(&self.pending).last().unwrap_or(0);
+            let end = self.scan.advance(&self.pending);
             if end > 0 {
                 self.parse(end)?;
             }
@@ -486,6 +676,7 @@ impl Decoder {
         self.map = Some(ColumnMap::from_header(&fields, &self.object)?);
         self.lines_before += count_newlines(line);
         self.pending.drain(..end);
+        self.scan = RecordScan::default();
         Ok(())
     }
 
@@ -541,6 +732,7 @@ impl Decoder {
         }
         self.lines_before = line;
         self.pending.drain(..end);
+        self.scan.drained(end);
         Ok(())
     }
 
@@ -557,6 +749,49 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_and_unquoted_lines_parse_alike() {
+        use arrow::array::AsArray;
+        let map = ColumnMap {
+            index: [0, 1, 2, 3, 4, 5, 6, 7],
+            fields: 8,
+        };
+        let options = Options {
+            batch_size: 1024,
+            chunk_bytes: 1024,
+            skip_malformed: false,
+            date_style: DateStyle::Auto,
+            parallel: false,
+        };
+        // The same row unquoted, quoted, with CRLF, with a quoted comma and
+        // a quoted line break, after blank lines, and last without a line end.
+        let chunk = "1,A,plain,2,2010-12-01 08:26:00,1.5,7.0,UK\r\n\
+                     \"1\",\"A\",\"plain\",2,2010-12-01 08:26:00,1.5,7.0,\"UK\"\n\
+                     \n\r\n\
+                     1,A,\"a, \"\"b\"\"\nc\",2,2010-12-01 08:26:00,1.5,,UK\r\n\
+                     1,A,,2,2010-12-01 08:26:00,1.5,7.0,UK";
+        let parsed = parse_chunk(chunk.as_bytes(), &map, &options).unwrap();
+        let batch = parsed.batch;
+        assert_eq!(batch.num_rows(), 4);
+        assert_eq!(parsed.newlines, 6);
+        let descriptions: Vec<Option<&str>> = batch.column(2).as_string::<i32>().iter().collect();
+        assert_eq!(
+            descriptions,
+            [Some("plain"), Some("plain"), Some("a, \"b\"\nc"), None]
+        );
+        let countries: Vec<Option<&str>> = batch.column(7).as_string::<i32>().iter().collect();
+        assert_eq!(countries, [Some("UK"); 4]);
+        assert_eq!(batch.column(6).null_count(), 1);
+
+        let error = parse_chunk(b"1,A,x,2\n\"1\",A,x,2\n", &map, &options).unwrap_err();
+        assert_eq!(
+            (error.line, error.reason.as_str()),
+            (0, "expected 8 fields, found 4")
+        );
+        let error = parse_chunk(b"\n\n\"1\",A,x,2\n", &map, &options).unwrap_err();
+        assert_eq!(error.line, 2);
+    }
 
     #[test]
     fn splits_only_outside_quotes() {

@@ -112,6 +112,36 @@ fn malformed_rows_name_object_line_and_column() {
 }
 
 #[test]
+fn invalid_utf8_is_named_by_line_and_column_or_skipped() {
+    let mut csv = format!(
+        "{HEADER}536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n\
+         536366,22633,HAND WARMER,6,2010-12-01 08:28:00,1.85,17850.0,United Kingdom\n"
+    )
+    .into_bytes();
+    // The Description of line 3 gets a byte that is never UTF-8.
+    let at = csv.windows(4).position(|w| w == b"HAND").unwrap();
+    csv[at + 1] = 0xff;
+    let read_bytes = |builder: ReaderBuilder| -> crate::Result<(usize, u64)> {
+        let mut reader = builder.build(csv.as_slice(), "test.csv")?;
+        let mut rows = 0;
+        for batch in reader.by_ref() {
+            rows += batch?.num_rows();
+        }
+        Ok((rows, reader.report().malformed_rows))
+    };
+    let err = read_bytes(ReaderBuilder::new()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("test.csv: line 3, column \"Description\": invalid UTF-8"),
+        "{err}"
+    );
+    assert_eq!(
+        read_bytes(ReaderBuilder::new().with_skip_malformed(true)).unwrap(),
+        (1, 1)
+    );
+}
+
+#[test]
 fn a_missing_column_is_named() {
     let csv = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,CustomerID,Country\n";
     let err = read(csv, ReaderBuilder::new()).unwrap_err();

@@ -1,0 +1,1 @@
+//! Object stores: where berserkr reads its inputs and writes its outputs.
