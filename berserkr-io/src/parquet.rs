@@ -45,9 +45,9 @@
 //! let written = writer.finish().await?;
 //! assert_eq!((written.rows, written.row_groups), (4, 2));
 //!
-//! // Days 1 and 2 only, Quantity only: the first row group is not read.
-//! let start = chrono::DateTime::from_timestamp_micros(day).unwrap().naive_utc();
-//! let end = chrono::DateTime::from_timestamp_micros(3 * day).unwrap().naive_utc();
+//! // Days 2 and 3 only, Quantity only: the first row group is not read.
+//! let start = chrono::DateTime::from_timestamp_micros(2 * day).unwrap().naive_utc();
+//! let end = chrono::DateTime::from_timestamp_micros(4 * day).unwrap().naive_utc();
 //! let read = ReaderBuilder::new()
 //!     .with_projection(["Quantity"])
 //!     .with_time_range(Some(start), Some(end))
