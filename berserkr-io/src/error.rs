@@ -197,6 +197,17 @@ pub enum Error {
     /// An error from Parquet.
     #[error("parquet error: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+
+    /// An error while reading one object of several, for errors that do not
+    /// name the object themselves (an lzop byte offset, a failed fetch).
+    #[error("{object}: {source}")]
+    InObject {
+        /// The object being read, as a URL or path.
+        object: String,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {

@@ -1,0 +1,4 @@
+//! The `berserkr` subcommands, one module each.
+
+pub(crate) mod clean;
+pub(crate) mod lzo;
