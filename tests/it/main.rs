@@ -9,3 +9,5 @@ mod common;
 mod lzop_interop;
 mod parquet_readback;
 mod real_data;
+#[cfg(feature = "aws")]
+mod s3;
