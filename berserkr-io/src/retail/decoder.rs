@@ -691,7 +691,11 @@ impl Decoder {
         } else {
             1
         };
-        let target = (bytes.len() / threads).clamp(64 * 1024, self.options.chunk_bytes.max(1));
+        // Several pieces a thread, so that rayon can even out pieces that
+        // parse slower (quoted lines) instead of waiting on the last one.
+        let target = (bytes.len() / (threads * 4))
+            .max(256 * 1024)
+            .min(self.options.chunk_bytes.max(1));
         let pieces = split_records(bytes, target);
         let options = &*self.options;
         let parse = |range: &Range<usize>| parse_chunk(&bytes[range.clone()], map, options);
