@@ -38,6 +38,7 @@
 mod codec;
 mod decoder;
 mod format;
+mod lzo1x;
 mod oneshot;
 mod reader;
 mod writer;

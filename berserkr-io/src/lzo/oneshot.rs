@@ -43,7 +43,7 @@ impl Decompressor {
         Self { parallel, ..self }
     }
 
-    /// The LZO1X implementation (default: [`BlockCodec::Lzokay`]).
+    /// The LZO1X implementation (default: [`BlockCodec::Builtin`]).
     pub fn with_codec(self, codec: BlockCodec) -> Self {
         Self { codec, ..self }
     }

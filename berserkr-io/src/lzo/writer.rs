@@ -133,7 +133,7 @@ impl WriterBuilder {
         Self { parallel, ..self }
     }
 
-    /// The LZO1X implementation (default [`BlockCodec::Lzokay`]).
+    /// The LZO1X implementation (default [`BlockCodec::Builtin`]).
     pub fn with_codec(self, codec: BlockCodec) -> Self {
         Self { codec, ..self }
     }
