@@ -163,3 +163,55 @@ fn berserkr_reads_what_lzop_writes_at_every_level() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Random corruptions of a real daily file: every one is an error or, when
+/// the damage misses everything that matters, the exact original bytes;
+/// never a panic, never other bytes.
+#[test]
+fn corruptions_of_a_real_file_are_errors_or_harmless() {
+    let Some(path) = shared_data("online-retail/by-day/2011-11-14.csv.lzo") else {
+        return;
+    };
+    let original_file = std::fs::read(path).unwrap();
+    let original = lzo::decompress(&original_file).unwrap();
+    let mut rng = StdRng::seed_from_u64(14);
+    let (mut errors, mut harmless) = (0, 0);
+    for _ in 0..600 {
+        let mut file = original_file.clone();
+        match rng.random_range(0..3) {
+            0 => {
+                let at = rng.random_range(0..file.len());
+                file[at] ^= 1 << rng.random_range(0..8);
+            }
+            1 => file.truncate(rng.random_range(0..file.len())),
+            _ => {
+                for _ in 0..rng.random_range(1..8) {
+                    let at = rng.random_range(0..file.len());
+                    file[at] = rng.random();
+                }
+            }
+        }
+        let sequential = lzo::decompress(&file);
+        let parallel = lzo::decompress_parallel(&file);
+        let mut streamed = Vec::new();
+        let streaming =
+            std::io::Read::read_to_end(&mut lzo::Reader::new(file.as_slice()), &mut streamed);
+        match (sequential, parallel, streaming) {
+            (Ok(a), Ok(b), Ok(_)) => {
+                assert!(a == original && b == original && streamed == original);
+                harmless += 1;
+            }
+            (Err(a), Err(b), Err(_)) => {
+                assert_eq!(a.to_string(), b.to_string());
+                errors += 1;
+            }
+            (a, b, c) => panic!(
+                "the paths disagree: {:?} {:?} {:?}",
+                a.map(|v| v.len()),
+                b.map(|v| v.len()),
+                c
+            ),
+        }
+    }
+    assert!(errors > 500, "{errors} errors, {harmless} harmless");
+}
