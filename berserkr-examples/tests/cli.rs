@@ -197,5 +197,17 @@ fn clean_reads_the_real_by_day_files() {
     assert!(out.contains("read 305 objects"), "{out}");
     assert!(out.contains("541909 rows"), "{out}");
     assert!(out.contains("clean.parquet: 391150 rows"), "{out}");
+    // Every rule's count, as from the whole file (tests/it/real_data.rs).
+    for (rule, count) in [
+        ("exact duplicate rows", 5268),
+        ("cancellations (InvoiceNo C...)", 9251),
+        ("Quantity <= 0", 1336),
+        ("UnitPrice <= 0", 1176),
+        ("missing CustomerID", 132_186),
+        ("non-product stock codes", 1542),
+    ] {
+        let line = out.lines().find(|l| l.contains(rule)).unwrap();
+        assert!(line.trim_end().ends_with(&format!(" {count}")), "{line}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -47,7 +47,8 @@ async fn by_day_files_through_a_bucket() {
     create_bucket(&python, &endpoint, &bucket);
 
     // The real bucket layout when ../shared is there, else the fixtures.
-    let files: Vec<std::path::PathBuf> = match shared_data("online-retail/by-day") {
+    let real = shared_data("online-retail/by-day");
+    let files: Vec<std::path::PathBuf> = match real.clone() {
         Some(dir) => {
             let mut files: Vec<_> = std::fs::read_dir(dir)
                 .unwrap()
@@ -127,6 +128,11 @@ async fn by_day_files_through_a_bucket() {
         writer.write(&kept).await.unwrap();
     }
     assert_eq!(rows, expected_rows);
+    if real.is_some() {
+        // The same counts as from the whole file and from a local path.
+        crate::real_data::assert_real_counts(cleaner.report());
+        println!("{}", cleaner.report());
+    }
     let written = writer.finish().await.unwrap();
     assert_eq!(written.rows, cleaner.report().rows_kept);
 
