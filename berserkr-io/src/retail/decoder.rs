@@ -612,6 +612,31 @@ impl Decoder {
     pub fn decode(&mut self, bytes: &[u8]) -> Result<()> {
         self.pending.extend_from_slice(bytes);
         self.report.bytes += bytes.len() as u64;
+        self.process()
+    }
+
+    /// Reads up to `max` bytes from `source` straight into the buffer
+    /// (one copy fewer than reading elsewhere and calling [`decode`]), then
+    /// parses what is complete; returns the bytes read, 0 at the end.
+    ///
+    /// [`decode`]: Self::decode
+    pub(crate) fn read_from<R: std::io::Read>(
+        &mut self,
+        source: &mut R,
+        max: usize,
+    ) -> std::io::Result<std::result::Result<usize, Error>> {
+        let before = self.pending.len();
+        // `read_to_end` appends without zeroing the space first.
+        let read = std::io::Read::read_to_end(
+            &mut std::io::Read::take(source, max as u64),
+            &mut self.pending,
+        )?;
+        debug_assert_eq!(self.pending.len(), before + read);
+        self.report.bytes += read as u64;
+        Ok(self.process().map(|()| read))
+    }
+
+    fn process(&mut self) -> Result<()> {
         let threads = if self.options.parallel {
             rayon::current_num_threads()
         } else {

@@ -131,7 +131,7 @@ impl ReaderBuilder {
         Ok(Reader {
             decoder: self.build_decoder(object),
             source,
-            buffer: vec![0; read_size],
+            read_size,
             done: false,
         })
     }
@@ -167,7 +167,8 @@ impl<R: Read> Read for Source<R> {
 pub struct Reader<R> {
     decoder: Decoder,
     source: Source<R>,
-    buffer: Vec<u8>,
+    /// Bytes read from `source` at a time.
+    read_size: usize,
     done: bool,
 }
 
@@ -178,20 +179,18 @@ impl<R: Read> Reader<R> {
     }
 
     fn fill(&mut self) -> Result<()> {
-        let mut filled = 0;
-        while filled < self.buffer.len() {
-            match self.source.read(&mut self.buffer[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
+        let read = loop {
+            match self.decoder.read_from(&mut self.source, self.read_size) {
+                Ok(parsed) => break parsed?,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(unwrap_io(self.decoder.object(), e)),
             }
-        }
-        if filled == 0 {
+        };
+        if read == 0 {
             self.done = true;
             self.decoder.finish()
         } else {
-            self.decoder.decode(&self.buffer[..filled])
+            Ok(())
         }
     }
 }
