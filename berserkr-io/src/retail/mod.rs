@@ -19,7 +19,7 @@
 //! (`17850.0`); a real fraction is an error, not a rounding.
 //!
 //! A malformed row (wrong number of fields, a value that does not parse,
-//! invalid UTF-8) is an [`Error::MalformedRow`](crate::Error::MalformedRow)
+//! invalid UTF-8) is an [`Error::MalformedRow`]
 //! naming the object, the line and the column; with
 //! [`ReaderBuilder::with_skip_malformed`] it is skipped and counted in the
 //! [`ReadReport`] instead.
