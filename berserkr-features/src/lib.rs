@@ -1,3 +1,17 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod calculate;
+pub mod dfs;
+pub mod entityset;
+pub mod error;
+pub mod feature;
+pub mod primitives;
+pub mod schema;
+
+pub use calculate::FeatureMatrixBuilder;
+pub use dfs::{Dfs, FeatureSet};
+pub use entityset::{DataframeBuilder, EntitySet};
+pub use error::{Error, Result};
+pub use feature::{FeatureGraph, FeatureId, Window};

@@ -1,0 +1,614 @@
+//! Feature matrices: the values of a [`FeatureSet`] for target instances,
+//! each seen as of its cutoff time.
+//!
+//! [`FeatureMatrixBuilder`] computes what Featuretools'
+//! `calculate_feature_matrix` computes. For a cutoff time `T` only rows
+//! whose time index is at or before `T` (or strictly before, with
+//! [`FeatureMatrixBuilder::with_include_cutoff_time`] off) are seen, and,
+//! with a training window `w`, only rows after `T - w` (or parents whose
+//! last time index is, once [`EntitySet::add_last_time_indexes`] ran).
+//! Instances that share a cutoff time are computed together, as
+//! Featuretools computes them; different cutoff times run in parallel.
+//!
+//! The data is never copied per cutoff: each relationship's children are
+//! grouped by parent once, in time order, when the entity set is built, and
+//! a cutoff only selects the rows it sees through those groups.
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use arrow::array::{Float64Array, Int64Array, TimestampNanosecondArray};
+//! # use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+//! # use arrow::record_batch::RecordBatch;
+//! use arrow::array::{Array, AsArray};
+//! use arrow::datatypes::Float64Type;
+//! use berserkr_features::calculate::FeatureMatrixBuilder;
+//! use berserkr_features::dfs::Dfs;
+//! use berserkr_features::entityset::{DataframeBuilder, EntitySet};
+//! # let schema = Arc::new(Schema::new(vec![
+//! #     Field::new("id", DataType::Int64, false),
+//! #     Field::new("customer", DataType::Int64, false),
+//! #     Field::new("time", DataType::Timestamp(TimeUnit::Nanosecond, None), false),
+//! #     Field::new("amount", DataType::Float64, false),
+//! # ]));
+//! # let batch = RecordBatch::try_new(schema, vec![
+//! #     Arc::new(Int64Array::from(vec![0, 1, 2])),
+//! #     Arc::new(Int64Array::from(vec![7, 7, 8])),
+//! #     Arc::new(TimestampNanosecondArray::from(vec![0, 10, 5])),
+//! #     Arc::new(Float64Array::from(vec![1.5, 2.5, 4.0])),
+//! # ])?;
+//! let mut es = EntitySet::new("shop");
+//! es.add_dataframe(DataframeBuilder::new("transactions", batch, "id").with_time_index("time"))?;
+//! es.normalize("transactions", "customers", "customer", &[])?;
+//! let features = Dfs::new("customers").with_aggregations(&["sum"]).with_transforms(&[]).build(&es)?;
+//!
+//! // Customer 7 as of time 5 has seen only its first transaction.
+//! let matrix = FeatureMatrixBuilder::new(&es, &features)
+//!     .with_cutoff_times(Arc::new(Int64Array::from(vec![7, 7])), vec![5, 10])
+//!     .build()?;
+//! let sums = matrix.column_by_name("SUM(transactions.amount)").unwrap().as_primitive::<Float64Type>();
+//! assert_eq!(sums.values(), &[1.5, 4.0]);
+//! # Ok::<(), berserkr_features::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, TimestampNanosecondArray, UInt32Array,
+};
+use arrow::compute::{cast, filter, take};
+use arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+
+use crate::dfs::FeatureSet;
+use crate::entityset::{EntitySet, NO_TIME};
+use crate::error::{Error, Result};
+use crate::feature::{FeatureId, FeatureKind, Window};
+use crate::primitives::{Context, Groups};
+
+/// Options for computing a feature matrix.
+#[derive(Debug, Clone)]
+pub struct FeatureMatrixBuilder<'a> {
+    es: &'a EntitySet,
+    features: &'a FeatureSet,
+    instances: Option<ArrayRef>,
+    cutoffs: Option<(ArrayRef, Vec<i64>)>,
+    training_window: Option<Window>,
+    include_cutoff_time: bool,
+    now: Option<i64>,
+}
+
+impl<'a> FeatureMatrixBuilder<'a> {
+    /// The matrix of `features` over the entity set `es`: by default every
+    /// instance of the target dataframe, as of now.
+    pub fn new(es: &'a EntitySet, features: &'a FeatureSet) -> Self {
+        Self {
+            es,
+            features,
+            instances: None,
+            cutoffs: None,
+            training_window: None,
+            include_cutoff_time: true,
+            now: None,
+        }
+    }
+
+    /// Only these instances (values of the target's index), all as of the
+    /// same time.
+    pub fn with_instance_ids(mut self, ids: ArrayRef) -> Self {
+        self.instances = Some(ids);
+        self
+    }
+
+    /// One row per `(ids[i], times[i])`: instance `ids[i]` as of
+    /// `times[i]` (nanoseconds since the epoch). An instance may appear at
+    /// many times. The matrix rows come in this order.
+    pub fn with_cutoff_times(mut self, ids: ArrayRef, times: Vec<i64>) -> Self {
+        self.cutoffs = Some((ids, times));
+        self
+    }
+
+    /// Only rows less than `window` before the cutoff (default: all rows
+    /// before it).
+    pub fn with_training_window(mut self, window: Window) -> Self {
+        self.training_window = Some(window);
+        self
+    }
+
+    /// Whether rows exactly at the cutoff are seen (default `true`, as in
+    /// Featuretools).
+    pub fn with_include_cutoff_time(mut self, include: bool) -> Self {
+        self.include_cutoff_time = include;
+        self
+    }
+
+    /// The time of a matrix without cutoff times (default: the clock).
+    pub fn with_time(mut self, nanos: i64) -> Self {
+        self.now = Some(nanos);
+        self
+    }
+
+    /// Computes the matrix: the target's index, the cutoff `time` (when
+    /// cutoff times were given), then one column per feature output.
+    pub fn build(&self) -> Result<RecordBatch> {
+        let es = self.es;
+        let target = es.dataframe(self.features.target())?;
+        let target_pos = es.dataframe_position(self.features.target())?;
+        let (ids, times) = match (&self.cutoffs, &self.instances) {
+            (Some((ids, times)), _) => {
+                if ids.len() != times.len() {
+                    return Err(Error::InvalidOption {
+                        option: "cutoff_times",
+                        reason: format!("{} instance ids but {} times", ids.len(), times.len()),
+                    });
+                }
+                (ids.clone(), times.clone())
+            }
+            (None, instances) => {
+                let ids = instances
+                    .clone()
+                    .unwrap_or_else(|| target.index().values().clone());
+                let now = self.now.unwrap_or_else(now_nanos);
+                let n = ids.len();
+                (ids, vec![now; n])
+            }
+        };
+        let rows = target.rows_of(&ids)?;
+
+        // Instances sharing a cutoff time are computed together.
+        let mut by_time: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (i, &t) in times.iter().enumerate() {
+            by_time.entry(t).or_default().push(i);
+        }
+        let mut groups: Vec<(i64, Vec<usize>)> = by_time.into_iter().collect();
+        groups.sort_unstable_by_key(|g| g.0);
+
+        let columns: Vec<FeatureId> = self.features.columns().to_vec();
+        let results: Vec<Result<Vec<Vec<ArrayRef>>>> = groups
+            .par_iter()
+            .map(|(time, members)| {
+                let member_rows: Vec<Option<u32>> = members.iter().map(|&i| rows[i]).collect();
+                let mut run = Run::new(
+                    es,
+                    self.features,
+                    *time,
+                    self.training_window,
+                    self.include_cutoff_time,
+                );
+                run.target(target_pos, &member_rows, &columns)
+            })
+            .collect();
+
+        // Back to the caller's order.
+        let mut position = vec![(0usize, 0usize); ids.len()];
+        for (g, (_, members)) in groups.iter().enumerate() {
+            for (k, &i) in members.iter().enumerate() {
+                position[i] = (g, k);
+            }
+        }
+        let results: Vec<Vec<Vec<ArrayRef>>> = results.into_iter().collect::<Result<_>>()?;
+        let mut fields = vec![Field::new(
+            target.index().name(),
+            original_id_type(ids.data_type()),
+            false,
+        )];
+        let mut arrays: Vec<ArrayRef> = vec![cast(&ids, &original_id_type(ids.data_type()))?];
+        if self.cutoffs.is_some() {
+            fields.push(Field::new(
+                "time",
+                DataType::Timestamp(TimeUnit::Nanosecond, None),
+                false,
+            ));
+            arrays.push(Arc::new(TimestampNanosecondArray::from(times.clone())));
+        }
+        let graph = self.features.graph();
+        for (c, &feature) in columns.iter().enumerate() {
+            let names = graph.get(feature).output_names();
+            for (o, name) in names.iter().enumerate() {
+                let parts: Vec<&dyn Array> = results.iter().map(|r| r[c][o].as_ref()).collect();
+                let all = arrow::compute::concat(&parts)?;
+                let offsets: Vec<usize> = results
+                    .iter()
+                    .scan(0, |acc, r| {
+                        let start = *acc;
+                        *acc += r[c][o].len();
+                        Some(start)
+                    })
+                    .collect();
+                let indices: UInt32Array = position
+                    .iter()
+                    .map(|&(g, k)| Some((offsets[g] + k) as u32))
+                    .collect();
+                let column = take(all.as_ref(), &indices, None)?;
+                fields.push(Field::new(name, column.data_type().clone(), true));
+                arrays.push(column);
+            }
+        }
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+    }
+}
+
+fn original_id_type(data_type: &DataType) -> DataType {
+    match data_type {
+        DataType::Dictionary(_, value) => value.as_ref().clone(),
+        other => other.clone(),
+    }
+}
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// How a node's rows derive from another node's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Link {
+    /// Parents of the rows of `from` through relationship `r`.
+    Forward { from: usize, relationship: usize },
+    /// Children of the rows of `from` through relationship `r`.
+    Backward { from: usize, relationship: usize },
+    /// Every visible row of the dataframe of `of` (for cumulative
+    /// transforms, which see the whole dataframe).
+    Full { of: usize },
+}
+
+/// The rows of one dataframe seen at one place of the relationship tree.
+#[derive(Debug)]
+struct Node {
+    dataframe: usize,
+    /// Ascending row numbers, so in time order.
+    rows: Vec<u32>,
+}
+
+impl Node {
+    fn position(&self, row: u32) -> Option<usize> {
+        self.rows.binary_search(&row).ok()
+    }
+}
+
+/// The computation for the instances of one cutoff time.
+struct Run<'a> {
+    es: &'a EntitySet,
+    features: &'a FeatureSet,
+    time: i64,
+    window: Option<Window>,
+    include_cutoff_time: bool,
+    nodes: Vec<Node>,
+    links: HashMap<Link, usize>,
+    values: HashMap<(usize, FeatureId), Arc<Vec<ArrayRef>>>,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        es: &'a EntitySet,
+        features: &'a FeatureSet,
+        time: i64,
+        window: Option<Window>,
+        include_cutoff_time: bool,
+    ) -> Self {
+        Self {
+            es,
+            features,
+            time,
+            window,
+            include_cutoff_time,
+            nodes: Vec::new(),
+            links: HashMap::new(),
+            values: HashMap::new(),
+        }
+    }
+
+    /// Whether `row` of dataframe `dataframe` is seen at this cutoff.
+    fn visible(&self, dataframe: usize, row: u32) -> bool {
+        let frame = &self.es.dataframes()[dataframe];
+        let Some(times) = frame.times() else {
+            return true;
+        };
+        let t = times[row as usize];
+        if t == NO_TIME {
+            return false;
+        }
+        let before = if self.include_cutoff_time {
+            t <= self.time
+        } else {
+            t < self.time
+        };
+        if !before {
+            return false;
+        }
+        match self.window {
+            None => true,
+            Some(w) => {
+                let lower = self.time.saturating_sub(w.nanos());
+                let inside = |t: i64| {
+                    if self.include_cutoff_time {
+                        t > lower
+                    } else {
+                        t >= lower
+                    }
+                };
+                inside(t)
+                    || frame
+                        .last_times()
+                        .is_some_and(|l| l[row as usize] != NO_TIME && inside(l[row as usize]))
+            }
+        }
+    }
+
+    fn node(&mut self, link: Link) -> usize {
+        if let Some(&n) = self.links.get(&link) {
+            return n;
+        }
+        let node = match link {
+            Link::Forward { from, relationship } => {
+                let index = self.es.relationship_index(relationship);
+                let parent = self
+                    .es
+                    .dataframe_position(&self.es.relationships()[relationship].parent)
+                    .unwrap_or(0);
+                let mut rows: Vec<u32> = self.nodes[from]
+                    .rows
+                    .iter()
+                    .map(|&c| index.parent_of[c as usize])
+                    .filter(|&p| p != u32::MAX)
+                    .collect();
+                rows.sort_unstable();
+                rows.dedup();
+                rows.retain(|&p| self.visible(parent, p));
+                Node {
+                    dataframe: parent,
+                    rows,
+                }
+            }
+            Link::Backward { from, relationship } => {
+                let index = self.es.relationship_index(relationship);
+                let child = self
+                    .es
+                    .dataframe_position(&self.es.relationships()[relationship].child)
+                    .unwrap_or(0);
+                let mut rows = Vec::new();
+                for &p in &self.nodes[from].rows {
+                    rows.extend(
+                        index
+                            .children_of(p)
+                            .iter()
+                            .copied()
+                            .filter(|&c| self.visible(child, c)),
+                    );
+                }
+                rows.sort_unstable();
+                Node {
+                    dataframe: child,
+                    rows,
+                }
+            }
+            Link::Full { of } => {
+                let dataframe = self.nodes[of].dataframe;
+                let n = self.es.dataframes()[dataframe].num_rows() as u32;
+                let rows = (0..n).filter(|&r| self.visible(dataframe, r)).collect();
+                Node { dataframe, rows }
+            }
+        };
+        self.nodes.push(node);
+        self.links.insert(link, self.nodes.len() - 1);
+        self.nodes.len() - 1
+    }
+
+    /// The target's columns for `rows` (`None`: an unknown instance).
+    fn target(
+        &mut self,
+        dataframe: usize,
+        rows: &[Option<u32>],
+        columns: &[FeatureId],
+    ) -> Result<Vec<Vec<ArrayRef>>> {
+        let mut visible: Vec<u32> = rows
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&r| self.visible(dataframe, r))
+            .collect();
+        visible.sort_unstable();
+        visible.dedup();
+        self.nodes.push(Node {
+            dataframe,
+            rows: visible,
+        });
+        let root = self.nodes.len() - 1;
+        let graph = self.features.graph();
+        let mut out = Vec::with_capacity(columns.len());
+        for &feature in columns {
+            let values = self.eval(root, feature)?;
+            let default = graph.get(feature).default_value();
+            let indices: UInt32Array = rows
+                .iter()
+                .map(|r| {
+                    r.and_then(|r| self.nodes[root].position(r))
+                        .map(|p| p as u32)
+                })
+                .collect();
+            let mut outputs = Vec::with_capacity(values.len());
+            for v in values.iter() {
+                outputs.push(fill_default(take(v.as_ref(), &indices, None)?, default));
+            }
+            out.push(outputs);
+        }
+        Ok(out)
+    }
+
+    fn eval(&mut self, node: usize, feature: FeatureId) -> Result<Arc<Vec<ArrayRef>>> {
+        if let Some(v) = self.values.get(&(node, feature)) {
+            return Ok(v.clone());
+        }
+        let graph = self.features.graph();
+        let f = graph.get(feature);
+        let context = Context { time: self.time };
+        let values: Vec<ArrayRef> = match f.kind() {
+            FeatureKind::Identity { column } => {
+                let frame = &self.es.dataframes()[self.nodes[node].dataframe];
+                let column = frame.column(column)?;
+                let indices = UInt32Array::from(self.nodes[node].rows.clone());
+                vec![take(column.values().as_ref(), &indices, None)?]
+            }
+            FeatureKind::Slice { base, index } => {
+                let base = self.eval(node, *base)?;
+                vec![base[*index].clone()]
+            }
+            FeatureKind::Transform { base, primitive } => {
+                if primitive.uses_full_dataframe() && !self.is_full(node) {
+                    // Computed over every visible row, then the rows asked for.
+                    let full = self.node(Link::Full { of: node });
+                    let values = self.eval(full, feature)?;
+                    let indices: UInt32Array = self.nodes[node]
+                        .rows
+                        .iter()
+                        .map(|&r| self.nodes[full].position(r).map(|p| p as u32))
+                        .collect();
+                    values
+                        .iter()
+                        .map(|v| Ok(take(v.as_ref(), &indices, None)?))
+                        .collect::<Result<_>>()?
+                } else {
+                    let inputs: Vec<ArrayRef> = base
+                        .iter()
+                        .map(|&b| self.eval(node, b).map(|v| v[0].clone()))
+                        .collect::<Result<_>>()?;
+                    let out = primitive.transform(&inputs, &context)?;
+                    let default = primitive.default_value();
+                    out.into_iter().map(|a| fill_default(a, default)).collect()
+                }
+            }
+            FeatureKind::Direct { base, relationship } => {
+                let parent = self.node(Link::Forward {
+                    from: node,
+                    relationship: *relationship,
+                });
+                let values = self.eval(parent, *base)?;
+                let index = self.es.relationship_index(*relationship);
+                let indices: UInt32Array = self.nodes[node]
+                    .rows
+                    .iter()
+                    .map(|&c| {
+                        let p = index.parent_of[c as usize];
+                        if p == u32::MAX {
+                            None
+                        } else {
+                            self.nodes[parent].position(p).map(|i| i as u32)
+                        }
+                    })
+                    .collect();
+                let default = graph.get(*base).default_value();
+                values
+                    .iter()
+                    .map(|v| Ok(fill_default(take(v.as_ref(), &indices, None)?, default)))
+                    .collect::<Result<_>>()?
+            }
+            FeatureKind::Aggregation {
+                base,
+                primitive,
+                path,
+                condition,
+                window,
+            } => {
+                // Down the path, remembering each level's node.
+                let mut levels = vec![node];
+                for &r in path {
+                    let from = *levels.last().unwrap_or(&node);
+                    levels.push(self.node(Link::Backward {
+                        from,
+                        relationship: r,
+                    }));
+                }
+                let child = *levels.last().unwrap_or(&node);
+                // The parent row of each child row, up the path.
+                let mut group: Vec<Option<u32>> =
+                    self.nodes[child].rows.iter().map(|&r| Some(r)).collect();
+                for (level, &r) in path.iter().enumerate().rev() {
+                    let index = self.es.relationship_index(r);
+                    let upper = &self.nodes[levels[level]];
+                    let last = level == 0;
+                    for g in group.iter_mut() {
+                        *g = g.and_then(|row| {
+                            let p = index.parent_of[row as usize];
+                            if p == u32::MAX {
+                                return None;
+                            }
+                            if last {
+                                upper.position(p).map(|i| i as u32)
+                            } else {
+                                upper.position(p).map(|_| p)
+                            }
+                        });
+                    }
+                }
+                let mut keep: Vec<bool> = group.iter().map(Option::is_some).collect();
+                if let Some(w) = window {
+                    let frame = &self.es.dataframes()[self.nodes[child].dataframe];
+                    if let Some(times) = frame.times() {
+                        let first = self.time.saturating_sub(w.nanos());
+                        for (k, &r) in keep.iter_mut().zip(&self.nodes[child].rows) {
+                            *k = *k && times[r as usize] >= first;
+                        }
+                    }
+                }
+                if let Some(c) = condition {
+                    let mask = self.eval(child, *c)?;
+                    let mask = mask[0].as_boolean();
+                    for (i, k) in keep.iter_mut().enumerate() {
+                        *k = *k && mask.is_valid(i) && mask.value(i);
+                    }
+                }
+                let inputs: Vec<ArrayRef> = base
+                    .iter()
+                    .map(|&b| self.eval(child, b).map(|v| v[0].clone()))
+                    .collect::<Result<_>>()?;
+                let selection = BooleanArray::from(keep.clone());
+                let inputs: Vec<ArrayRef> = inputs
+                    .iter()
+                    .map(|a| Ok(filter(a.as_ref(), &selection)?))
+                    .collect::<Result<_>>()?;
+                let ids: Vec<u32> = group
+                    .iter()
+                    .zip(&keep)
+                    .filter(|(_, k)| **k)
+                    .filter_map(|(g, _)| *g)
+                    .collect();
+                let groups = Groups::new(&ids, self.nodes[node].rows.len());
+                let out = primitive.aggregate(&inputs, &groups, &context)?;
+                let default = primitive.default_value();
+                out.into_iter().map(|a| fill_default(a, default)).collect()
+            }
+        };
+        let values = Arc::new(values);
+        self.values.insert((node, feature), values.clone());
+        Ok(values)
+    }
+
+    fn is_full(&self, node: usize) -> bool {
+        self.links
+            .iter()
+            .any(|(l, &n)| n == node && matches!(l, Link::Full { .. }))
+    }
+}
+
+/// Nulls replaced by the feature's default (pandas' `fillna`), for numbers.
+fn fill_default(array: ArrayRef, default: Option<f64>) -> ArrayRef {
+    let Some(d) = default else { return array };
+    if array.null_count() == 0 {
+        return array;
+    }
+    match array.as_primitive_opt::<Float64Type>() {
+        Some(values) => Arc::new(
+            values
+                .iter()
+                .map(|v| Some(v.unwrap_or(d)))
+                .collect::<Float64Array>(),
+        ),
+        None if array.data_type() == &DataType::Null => {
+            Arc::new(Float64Array::from(vec![d; array.len()]))
+        }
+        None => array,
+    }
+}

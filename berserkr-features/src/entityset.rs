@@ -1,0 +1,952 @@
+//! Entity sets: Arrow tables, their indexes and time indexes, and the
+//! one-to-many relationships between them.
+//!
+//! An [`EntitySet`] holds [`Dataframe`]s, each an Arrow [`RecordBatch`] with
+//! an index column (unique per row) and optionally a time index (when the
+//! row became known), and [`Relationship`]s from a child's foreign key to a
+//! parent's index. [`EntitySet::normalize`] carves a parent table out of a
+//! child, as Featuretools' `normalize_dataframe` does: transactions give
+//! invoices by `InvoiceNo`, invoices give customers by `CustomerID`.
+//!
+//! Column types ([`ColumnSchema`]) are inferred from Arrow types (numbers are
+//! numeric, strings are categories, timestamps are datetimes) and can be set
+//! with [`DataframeBuilder::with_logical_type`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow::array::{Float64Array, Int64Array, StringArray, TimestampNanosecondArray};
+//! use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+//! use arrow::record_batch::RecordBatch;
+//! use berserkr_features::entityset::{DataframeBuilder, EntitySet};
+//!
+//! let schema = Arc::new(Schema::new(vec![
+//!     Field::new("id", DataType::Int64, false),
+//!     Field::new("invoice", DataType::Utf8, false),
+//!     Field::new("customer", DataType::Int64, false),
+//!     Field::new("time", DataType::Timestamp(TimeUnit::Nanosecond, None), false),
+//!     Field::new("amount", DataType::Float64, false),
+//! ]));
+//! let batch = RecordBatch::try_new(schema, vec![
+//!     Arc::new(Int64Array::from(vec![0, 1, 2])),
+//!     Arc::new(StringArray::from(vec!["a", "a", "b"])),
+//!     Arc::new(Int64Array::from(vec![7, 7, 8])),
+//!     Arc::new(TimestampNanosecondArray::from(vec![0, 0, 5])),
+//!     Arc::new(Float64Array::from(vec![1.5, 2.5, 4.0])),
+//! ])?;
+//! let mut es = EntitySet::new("shop");
+//! es.add_dataframe(DataframeBuilder::new("transactions", batch, "id").with_time_index("time"))?;
+//! es.normalize("transactions", "invoices", "invoice", &["customer"])?;
+//! es.normalize("invoices", "customers", "customer", &[])?;
+//! assert_eq!(es.dataframe("invoices")?.num_rows(), 2);
+//! assert_eq!(es.dataframe("customers")?.num_rows(), 2);
+//! assert_eq!(es.relationships().len(), 2);
+//! # Ok::<(), berserkr_features::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, StringArray, UInt32Array};
+use arrow::compute::{cast, take};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit, UInt32Type};
+use arrow::record_batch::RecordBatch;
+use arrow::row::{OwnedRow, RowConverter, SortField};
+
+use crate::error::{Error, Result};
+use crate::schema::{ColumnSchema, LogicalType, SemanticTag, storage_type};
+
+/// The time of a row that has none: never at or before any cutoff.
+pub(crate) const NO_TIME: i64 = i64::MAX;
+
+/// One column of a [`Dataframe`]: its name, its schema and its values held
+/// in the engine's storage type (numbers as `Float64`, labels and text as
+/// sorted `Dictionary<UInt32, Utf8>`, times as nanosecond timestamps).
+#[derive(Debug, Clone)]
+pub struct Column {
+    name: String,
+    schema: ColumnSchema,
+    values: ArrayRef,
+    interesting_values: Vec<String>,
+}
+
+impl Column {
+    /// The column's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The column's type and tags.
+    pub fn schema(&self) -> &ColumnSchema {
+        &self.schema
+    }
+
+    /// The values, in the engine's storage type.
+    pub fn values(&self) -> &ArrayRef {
+        &self.values
+    }
+
+    /// The values that where-clauses compare this column with.
+    pub fn interesting_values(&self) -> &[String] {
+        &self.interesting_values
+    }
+}
+
+/// Options for a dataframe added to an [`EntitySet`].
+#[derive(Debug, Clone)]
+pub struct DataframeBuilder {
+    name: String,
+    batch: RecordBatch,
+    index: String,
+    time_index: Option<String>,
+    logical_types: Vec<(String, LogicalType)>,
+    already_sorted: bool,
+}
+
+impl DataframeBuilder {
+    /// A dataframe called `name` over `batch`, whose column `index` holds a
+    /// unique id per row.
+    pub fn new(name: impl Into<String>, batch: RecordBatch, index: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            batch,
+            index: index.into(),
+            time_index: None,
+            logical_types: Vec::new(),
+            already_sorted: false,
+        }
+    }
+
+    /// The column that says when each row became known (default: none, so
+    /// that every row is always visible).
+    pub fn with_time_index(mut self, column: impl Into<String>) -> Self {
+        self.time_index = Some(column.into());
+        self
+    }
+
+    /// Sets the logical type of `column` instead of inferring it from its
+    /// Arrow type (for instance [`LogicalType::NaturalLanguage`] for a
+    /// free-text description).
+    pub fn with_logical_type(
+        mut self,
+        column: impl Into<String>,
+        logical_type: LogicalType,
+    ) -> Self {
+        self.logical_types.push((column.into(), logical_type));
+        self
+    }
+
+    /// Promises that the rows are already ordered by time index then index
+    /// (default `false`: they are sorted on adding, as Featuretools does).
+    pub fn with_already_sorted(mut self, sorted: bool) -> Self {
+        self.already_sorted = sorted;
+        self
+    }
+}
+
+/// A table of an [`EntitySet`].
+#[derive(Debug, Clone)]
+pub struct Dataframe {
+    name: String,
+    columns: Vec<Column>,
+    index: usize,
+    time_index: Option<usize>,
+    /// Nanoseconds of each row's time index ([`NO_TIME`] when null); empty
+    /// without a time index.
+    times: Arc<Vec<i64>>,
+    /// The last time each row or any of its descendants was seen, once
+    /// [`EntitySet::add_last_time_indexes`] ran.
+    last_times: Option<Arc<Vec<i64>>>,
+    /// Row of each index value.
+    lookup: Arc<HashMap<OwnedRow, u32>>,
+    converter: Arc<RowConverter>,
+}
+
+impl Dataframe {
+    /// The dataframe's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.columns[self.index].values.len()
+    }
+
+    /// The columns, in order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Result<&Column> {
+        self.position(name).map(|i| &self.columns[i])
+    }
+
+    pub(crate) fn position(&self, name: &str) -> Result<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| Error::UnknownColumn {
+                dataframe: self.name.clone(),
+                column: name.to_string(),
+            })
+    }
+
+    /// The index column.
+    pub fn index(&self) -> &Column {
+        &self.columns[self.index]
+    }
+
+    /// The time index column, if any.
+    pub fn time_index(&self) -> Option<&Column> {
+        self.time_index.map(|i| &self.columns[i])
+    }
+
+    pub(crate) fn times(&self) -> Option<&[i64]> {
+        self.time_index.map(|_| self.times.as_slice())
+    }
+
+    pub(crate) fn last_times(&self) -> Option<&[i64]> {
+        self.last_times.as_deref().map(Vec::as_slice)
+    }
+
+    /// The rows whose index value is in `keys` (an array of the index's
+    /// storage type), or `None` for a value not present.
+    pub(crate) fn rows_of(&self, keys: &ArrayRef) -> Result<Vec<Option<u32>>> {
+        let keys = if keys.data_type() != self.index().values.data_type() {
+            cast(keys, self.index().values.data_type())?
+        } else {
+            keys.clone()
+        };
+        let rows = self
+            .converter
+            .convert_columns(std::slice::from_ref(&keys))?;
+        Ok((0..keys.len())
+            .map(|i| {
+                if keys.is_null(i) {
+                    None
+                } else {
+                    self.lookup.get(&rows.row(i).owned()).copied()
+                }
+            })
+            .collect())
+    }
+
+    /// The rows as a [`RecordBatch`] in storage types (numbers as `Float64`,
+    /// labels as dictionaries).
+    pub fn to_record_batch(&self) -> Result<RecordBatch> {
+        let fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.values.data_type().clone(), true))
+            .collect();
+        let arrays = self.columns.iter().map(|c| c.values.clone()).collect();
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+    }
+
+    fn build(builder: DataframeBuilder) -> Result<Self> {
+        let DataframeBuilder {
+            name,
+            batch,
+            index,
+            time_index,
+            logical_types,
+            already_sorted,
+        } = builder;
+        let schema = batch.schema();
+        let find = |column: &str| {
+            schema.index_of(column).map_err(|_| Error::UnknownColumn {
+                dataframe: name.clone(),
+                column: column.to_string(),
+            })
+        };
+        let index_pos = find(&index)?;
+        let time_pos = time_index.as_deref().map(find).transpose()?;
+        for (column, _) in &logical_types {
+            find(column)?;
+        }
+        let mut columns = Vec::with_capacity(batch.num_columns());
+        for (pos, field) in schema.fields().iter().enumerate() {
+            let logical_type = logical_types
+                .iter()
+                .rev()
+                .find(|(c, _)| c == field.name())
+                .map(|(_, t)| *t)
+                .unwrap_or_else(|| LogicalType::infer(field.data_type(), field.is_nullable()));
+            let mut column_schema = ColumnSchema::of(logical_type);
+            if pos == index_pos {
+                column_schema = ColumnSchema::typed(logical_type).with_tag(SemanticTag::Index);
+            } else if Some(pos) == time_pos {
+                if logical_type != LogicalType::Datetime {
+                    return Err(Error::InvalidColumn {
+                        dataframe: name.clone(),
+                        column: field.name().clone(),
+                        reason: format!(
+                            "a time index must be a datetime, not {}",
+                            logical_type.name()
+                        ),
+                    });
+                }
+                column_schema = ColumnSchema::typed(logical_type).with_tag(SemanticTag::TimeIndex);
+            }
+            let values =
+                to_storage(batch.column(pos), logical_type).map_err(|e| Error::InvalidColumn {
+                    dataframe: name.clone(),
+                    column: field.name().clone(),
+                    reason: e.to_string(),
+                })?;
+            columns.push(Column {
+                name: field.name().clone(),
+                schema: column_schema,
+                values,
+                interesting_values: Vec::new(),
+            });
+        }
+        let mut frame = Self::assemble(name, columns, index_pos, time_pos)?;
+        if frame.time_index.is_some() && !already_sorted {
+            frame = frame.sorted_by_time()?;
+        }
+        Ok(frame)
+    }
+
+    fn assemble(
+        name: String,
+        columns: Vec<Column>,
+        index: usize,
+        time_index: Option<usize>,
+    ) -> Result<Self> {
+        let times = match time_index {
+            Some(pos) => {
+                let values = columns[pos]
+                    .values
+                    .as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+                values.iter().map(|t| t.unwrap_or(NO_TIME)).collect()
+            }
+            None => Vec::new(),
+        };
+        let index_values = columns[index].values.clone();
+        let converter = RowConverter::new(vec![SortField::new(index_values.data_type().clone())])?;
+        let rows = converter.convert_columns(std::slice::from_ref(&index_values))?;
+        let mut lookup = HashMap::with_capacity(index_values.len());
+        for i in 0..index_values.len() {
+            if index_values.is_null(i) {
+                return Err(Error::InvalidColumn {
+                    dataframe: name,
+                    column: columns[index].name.clone(),
+                    reason: format!("the index is null at row {i}"),
+                });
+            }
+            if lookup.insert(rows.row(i).owned(), i as u32).is_some() {
+                return Err(Error::DuplicateIndex {
+                    dataframe: name,
+                    column: columns[index].name.clone(),
+                    row: i,
+                });
+            }
+        }
+        Ok(Self {
+            name,
+            columns,
+            index,
+            time_index,
+            times: Arc::new(times),
+            last_times: None,
+            lookup: Arc::new(lookup),
+            converter: Arc::new(converter),
+        })
+    }
+
+    /// The same rows ordered by (time index, index), stably, as Woodwork
+    /// orders a dataframe with a time index.
+    fn sorted_by_time(self) -> Result<Self> {
+        let index_values = self.columns[self.index].values.clone();
+        let converter = RowConverter::new(vec![SortField::new(index_values.data_type().clone())])?;
+        let keys = converter.convert_columns(&[index_values])?;
+        let mut order: Vec<u32> = (0..self.num_rows() as u32).collect();
+        order.sort_by(|&a, &b| {
+            self.times[a as usize]
+                .cmp(&self.times[b as usize])
+                .then_with(|| keys.row(a as usize).cmp(&keys.row(b as usize)))
+        });
+        if order.iter().enumerate().all(|(i, &r)| i as u32 == r) {
+            return Ok(self);
+        }
+        self.take_rows(&order)
+    }
+
+    /// The rows at `rows`, in that order.
+    fn take_rows(self, rows: &[u32]) -> Result<Self> {
+        let indices = UInt32Array::from(rows.to_vec());
+        let mut columns = self.columns;
+        for column in &mut columns {
+            column.values = take(column.values.as_ref(), &indices, None)?;
+        }
+        Self::assemble(self.name, columns, self.index, self.time_index)
+    }
+}
+
+/// A one-to-many link: each row of `child` names its parent row through
+/// `child_column`, which holds values of `parent`'s index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Relationship {
+    /// The parent dataframe (the "one" side).
+    pub parent: String,
+    /// The parent's index column.
+    pub parent_column: String,
+    /// The child dataframe (the "many" side).
+    pub child: String,
+    /// The child's foreign key column.
+    pub child_column: String,
+}
+
+/// Child rows grouped by parent row, for one relationship: built once, so
+/// that "the children of these parents" is a lookup.
+#[derive(Debug, Clone)]
+pub(crate) struct RelationshipIndex {
+    /// For each child row, its parent row (`u32::MAX` when the key is null
+    /// or not in the parent).
+    pub(crate) parent_of: Vec<u32>,
+    /// `children[offsets[p]..offsets[p + 1]]` are the child rows of parent
+    /// row `p`, ascending (so in time order).
+    pub(crate) offsets: Vec<u32>,
+    pub(crate) children: Vec<u32>,
+}
+
+impl RelationshipIndex {
+    fn build(parent: &Dataframe, child: &Dataframe, child_column: usize) -> Result<Self> {
+        let parent_rows = parent.rows_of(&child.columns[child_column].values)?;
+        let parent_of: Vec<u32> = parent_rows.iter().map(|r| r.unwrap_or(u32::MAX)).collect();
+        let mut counts = vec![0u32; parent.num_rows() + 1];
+        for &p in &parent_of {
+            if p != u32::MAX {
+                counts[p as usize + 1] += 1;
+            }
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let offsets = counts.clone();
+        let mut next = counts;
+        let mut children = vec![0u32; offsets[parent.num_rows()] as usize];
+        for (c, &p) in parent_of.iter().enumerate() {
+            if p != u32::MAX {
+                children[next[p as usize] as usize] = c as u32;
+                next[p as usize] += 1;
+            }
+        }
+        Ok(Self {
+            parent_of,
+            offsets,
+            children,
+        })
+    }
+
+    pub(crate) fn children_of(&self, parent_row: u32) -> &[u32] {
+        let p = parent_row as usize;
+        &self.children[self.offsets[p] as usize..self.offsets[p + 1] as usize]
+    }
+}
+
+/// Dataframes and the relationships between them.
+#[derive(Debug, Clone)]
+pub struct EntitySet {
+    name: String,
+    dataframes: Vec<Dataframe>,
+    relationships: Vec<Relationship>,
+    indexes: Vec<Arc<RelationshipIndex>>,
+}
+
+impl EntitySet {
+    /// An empty entity set.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            dataframes: Vec::new(),
+            relationships: Vec::new(),
+            indexes: Vec::new(),
+        }
+    }
+
+    /// The entity set's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The dataframes, in the order they were added.
+    pub fn dataframes(&self) -> &[Dataframe] {
+        &self.dataframes
+    }
+
+    /// The relationships, in the order they were added.
+    pub fn relationships(&self) -> &[Relationship] {
+        &self.relationships
+    }
+
+    pub(crate) fn relationship_index(&self, relationship: usize) -> &RelationshipIndex {
+        &self.indexes[relationship]
+    }
+
+    /// The dataframe called `name`.
+    pub fn dataframe(&self, name: &str) -> Result<&Dataframe> {
+        self.dataframes
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| Error::UnknownDataframe {
+                name: name.to_string(),
+            })
+    }
+
+    pub(crate) fn dataframe_position(&self, name: &str) -> Result<usize> {
+        self.dataframes
+            .iter()
+            .position(|d| d.name == name)
+            .ok_or_else(|| Error::UnknownDataframe {
+                name: name.to_string(),
+            })
+    }
+
+    fn dataframe_mut(&mut self, name: &str) -> Result<&mut Dataframe> {
+        let pos = self.dataframe_position(name)?;
+        Ok(&mut self.dataframes[pos])
+    }
+
+    /// Adds a dataframe.
+    pub fn add_dataframe(&mut self, builder: DataframeBuilder) -> Result<&mut Self> {
+        if self.dataframes.iter().any(|d| d.name == builder.name) {
+            return Err(Error::DuplicateDataframe { name: builder.name });
+        }
+        let frame = Dataframe::build(builder)?;
+        self.dataframes.push(frame);
+        Ok(self)
+    }
+
+    /// Links `child.child_column` to the index of `parent`. The child column
+    /// becomes a foreign key.
+    pub fn add_relationship(
+        &mut self,
+        parent: &str,
+        child: &str,
+        child_column: &str,
+    ) -> Result<&mut Self> {
+        let parent_pos = self.dataframe_position(parent)?;
+        let child_pos = self.dataframe_position(child)?;
+        let column_pos = self.dataframes[child_pos].position(child_column)?;
+        let parent_frame = &self.dataframes[parent_pos];
+        let index_type = parent_frame.index().values.data_type().clone();
+        {
+            let child_frame = &mut self.dataframes[child_pos];
+            let column = &mut child_frame.columns[column_pos];
+            if column.schema.has_tag(SemanticTag::Index)
+                || column.schema.has_tag(SemanticTag::TimeIndex)
+            {
+                return Err(Error::InvalidColumn {
+                    dataframe: child.to_string(),
+                    column: child_column.to_string(),
+                    reason: "an index or time index cannot be a foreign key".to_string(),
+                });
+            }
+            if column.values.data_type() != &index_type {
+                column.values = cast(&column.values, &index_type)?;
+            }
+            // A foreign key takes the parent index's type with its standard tags.
+            let parent_type = self.dataframes[parent_pos]
+                .index()
+                .schema
+                .logical_type
+                .unwrap_or(LogicalType::Unknown);
+            let child_frame = &mut self.dataframes[child_pos];
+            child_frame.columns[column_pos].schema =
+                ColumnSchema::of(parent_type).with_tag(SemanticTag::ForeignKey);
+        }
+        let index = RelationshipIndex::build(
+            &self.dataframes[parent_pos],
+            &self.dataframes[child_pos],
+            column_pos,
+        )?;
+        let parent_column = self.dataframes[parent_pos].index().name.clone();
+        self.relationships.push(Relationship {
+            parent: parent.to_string(),
+            parent_column,
+            child: child.to_string(),
+            child_column: child_column.to_string(),
+        });
+        self.indexes.push(Arc::new(index));
+        // Last time indexes depend on the relationships.
+        for frame in &mut self.dataframes {
+            frame.last_times = None;
+        }
+        Ok(self)
+    }
+
+    /// Creates dataframe `new_name` from the distinct values of `base`'s
+    /// column `index`, moving `additional_columns` (whose value per new index
+    /// is taken from the first row, in time order, that has it) from `base` to
+    /// the new dataframe, and links the two. When `base` has a time index
+    /// the new dataframe gets one too, `first_<base>_time`, the time of that
+    /// first row. Rows with a null `index` are not parents of anything.
+    /// This is Featuretools' `normalize_dataframe` with `make_time_index`
+    /// left to its default.
+    pub fn normalize(
+        &mut self,
+        base: &str,
+        new_name: &str,
+        index: &str,
+        additional_columns: &[&str],
+    ) -> Result<&mut Self> {
+        if self.dataframes.iter().any(|d| d.name == new_name) {
+            return Err(Error::DuplicateDataframe {
+                name: new_name.to_string(),
+            });
+        }
+        let base_frame = self.dataframe(base)?;
+        let index_pos = base_frame.position(index)?;
+        if index_pos == base_frame.index {
+            return Err(Error::InvalidColumn {
+                dataframe: base.to_string(),
+                column: index.to_string(),
+                reason: "cannot normalize on the dataframe's own index".to_string(),
+            });
+        }
+        let mut moved = Vec::new();
+        for &column in additional_columns {
+            let pos = base_frame.position(column)?;
+            if pos == base_frame.index || Some(pos) == base_frame.time_index || pos == index_pos {
+                return Err(Error::InvalidColumn {
+                    dataframe: base.to_string(),
+                    column: column.to_string(),
+                    reason: "the index, the time index and the new index cannot be moved"
+                        .to_string(),
+                });
+            }
+            moved.push(pos);
+        }
+        // The first row of each distinct, non-null value of `index`.
+        let key_values = base_frame.columns[index_pos].values.clone();
+        let converter = RowConverter::new(vec![SortField::new(key_values.data_type().clone())])?;
+        let keys = converter.convert_columns(std::slice::from_ref(&key_values))?;
+        let mut seen = std::collections::HashSet::new();
+        let mut first_rows = Vec::new();
+        for i in 0..key_values.len() {
+            if !key_values.is_null(i) && seen.insert(keys.row(i)) {
+                first_rows.push(i as u32);
+            }
+        }
+        let indices = UInt32Array::from(first_rows);
+        let mut columns = Vec::new();
+        let index_column = &base_frame.columns[index_pos];
+        let index_type = index_column
+            .schema
+            .logical_type
+            .unwrap_or(LogicalType::Unknown);
+        columns.push(Column {
+            name: index.to_string(),
+            schema: ColumnSchema::typed(index_type).with_tag(SemanticTag::Index),
+            values: take(index_column.values.as_ref(), &indices, None)?,
+            interesting_values: Vec::new(),
+        });
+        for &pos in &moved {
+            let column = &base_frame.columns[pos];
+            let mut schema = column.schema.clone();
+            schema.tags.remove(&SemanticTag::ForeignKey);
+            columns.push(Column {
+                name: column.name.clone(),
+                schema,
+                values: take(column.values.as_ref(), &indices, None)?,
+                interesting_values: column.interesting_values.clone(),
+            });
+        }
+        let mut time_pos = None;
+        if let Some(base_time) = base_frame.time_index {
+            let column = &base_frame.columns[base_time];
+            time_pos = Some(columns.len());
+            columns.push(Column {
+                name: format!("first_{base}_time"),
+                schema: column.schema.clone(),
+                values: take(column.values.as_ref(), &indices, None)?,
+                interesting_values: Vec::new(),
+            });
+        }
+        let new_frame = Dataframe::assemble(new_name.to_string(), columns, 0, time_pos)?;
+        // The moved columns leave the base; positions shift.
+        let base_frame = self.dataframe_mut(base)?;
+        let mut kept = Vec::new();
+        let mut new_index = 0;
+        let mut new_time = None;
+        for (pos, column) in std::mem::take(&mut base_frame.columns)
+            .into_iter()
+            .enumerate()
+        {
+            if moved.contains(&pos) {
+                continue;
+            }
+            if pos == base_frame.index {
+                new_index = kept.len();
+            }
+            if Some(pos) == base_frame.time_index {
+                new_time = Some(kept.len());
+            }
+            kept.push(column);
+        }
+        base_frame.columns = kept;
+        base_frame.index = new_index;
+        base_frame.time_index = new_time;
+        self.dataframes.push(new_frame);
+        self.add_relationship(new_name, base, index)
+    }
+
+    /// Sets the values that where-clauses compare `column` of `dataframe`
+    /// with (Featuretools' `interesting_values`): `COUNT(transactions WHERE
+    /// Country = France)`.
+    pub fn set_interesting_values(
+        &mut self,
+        dataframe: &str,
+        column: &str,
+        values: &[&str],
+    ) -> Result<&mut Self> {
+        let frame = self.dataframe_mut(dataframe)?;
+        let pos = frame.position(column)?;
+        frame.columns[pos].interesting_values = values.iter().map(|v| v.to_string()).collect();
+        Ok(self)
+    }
+
+    /// Computes, for every row of every dataframe, the last time it or any
+    /// of its descendants was seen (Featuretools' `add_last_time_indexes`).
+    /// With it, a training window keeps a parent whose own time is before
+    /// the window but whose children are inside it.
+    pub fn add_last_time_indexes(&mut self) -> &mut Self {
+        let mut done: Vec<Option<Arc<Vec<i64>>>> = vec![None; self.dataframes.len()];
+        // Children before parents: repeat until every dataframe is done; the
+        // relationships form a forest, so this ends.
+        let mut remaining = self.dataframes.len();
+        while remaining > 0 {
+            let before = remaining;
+            for pos in 0..self.dataframes.len() {
+                if done[pos].is_some() {
+                    continue;
+                }
+                let name = &self.dataframes[pos].name;
+                let children: Vec<(usize, usize)> = self
+                    .relationships
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| &r.parent == name)
+                    .filter_map(|(i, r)| self.dataframe_position(&r.child).ok().map(|c| (i, c)))
+                    .collect();
+                if children.iter().any(|&(_, c)| done[c].is_none()) {
+                    continue;
+                }
+                let frame = &self.dataframes[pos];
+                let mut last: Vec<i64> = match frame.times() {
+                    Some(times) => times
+                        .iter()
+                        .map(|&t| if t == NO_TIME { i64::MIN } else { t })
+                        .collect(),
+                    None => vec![i64::MIN; frame.num_rows()],
+                };
+                for (relationship, child) in children {
+                    let child_last = done[child]
+                        .as_deref()
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    for (c, &p) in self.indexes[relationship].parent_of.iter().enumerate() {
+                        if p != u32::MAX && child_last[c] > last[p as usize] {
+                            last[p as usize] = child_last[c];
+                        }
+                    }
+                }
+                done[pos] = Some(Arc::new(last));
+                remaining -= 1;
+            }
+            if remaining == before {
+                break;
+            }
+        }
+        for (frame, last) in self.dataframes.iter_mut().zip(done) {
+            frame.last_times = last.map(|l| {
+                Arc::new(
+                    l.iter()
+                        .map(|&t| if t == i64::MIN { NO_TIME } else { t })
+                        .collect(),
+                )
+            });
+        }
+        self
+    }
+
+    /// The relationships whose child is `dataframe`, in order (Featuretools'
+    /// forward relationships).
+    pub(crate) fn forward(&self, dataframe: &str) -> Vec<usize> {
+        (0..self.relationships.len())
+            .filter(|&i| self.relationships[i].child == dataframe)
+            .collect()
+    }
+
+    /// The relationships whose parent is `dataframe`, in order.
+    pub(crate) fn backward(&self, dataframe: &str) -> Vec<usize> {
+        (0..self.relationships.len())
+            .filter(|&i| self.relationships[i].parent == dataframe)
+            .collect()
+    }
+
+    /// Whether only one relationship links `child` to `parent` directly.
+    pub(crate) fn relationship_is_unique(&self, relationship: usize) -> bool {
+        let r = &self.relationships[relationship];
+        self.relationships
+            .iter()
+            .filter(|o| o.child == r.child && o.parent == r.parent)
+            .count()
+            == 1
+    }
+
+    /// The number of distinct forward paths from `start` to `end`.
+    pub(crate) fn forward_paths(&self, start: &str, end: &str) -> usize {
+        fn walk(es: &EntitySet, at: &str, end: &str, seen: &mut Vec<String>) -> usize {
+            if at == end {
+                return 1;
+            }
+            if seen.iter().any(|s| s == at) {
+                return 0;
+            }
+            seen.push(at.to_string());
+            let mut n = 0;
+            for r in es.forward(at) {
+                n += walk(
+                    es,
+                    &es.relationships[r].parent.clone(),
+                    end,
+                    &mut seen.clone(),
+                );
+            }
+            n
+        }
+        walk(self, start, end, &mut Vec::new())
+    }
+}
+
+/// Converts a column to the engine's storage type for `logical_type`.
+fn to_storage(array: &ArrayRef, logical_type: LogicalType) -> Result<ArrayRef> {
+    let target = storage_type(logical_type);
+    match &target {
+        DataType::Dictionary(..) => Ok(Arc::new(sorted_dictionary(array)?)),
+        DataType::Timestamp(TimeUnit::Nanosecond, None) => {
+            // Drop any time zone: times compare as wall-clock instants.
+            let array = match array.data_type() {
+                DataType::Timestamp(unit, Some(_)) => {
+                    cast(array, &DataType::Timestamp(*unit, None))?
+                }
+                _ => array.clone(),
+            };
+            Ok(cast(&array, &target)?)
+        }
+        _ => Ok(cast(array, &target)?),
+    }
+}
+
+/// A dictionary array whose dictionary is sorted, so that comparing keys
+/// compares the strings (and the smallest key of a tie is the string that
+/// pandas would list first).
+pub(crate) fn sorted_dictionary(array: &ArrayRef) -> Result<DictionaryArray<UInt32Type>> {
+    let strings = cast(array, &DataType::Utf8)?;
+    let strings = strings.as_string::<i32>();
+    let mut distinct: Vec<&str> = strings.iter().flatten().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let positions: HashMap<&str, u32> = distinct
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i as u32))
+        .collect();
+    let keys: UInt32Array = strings.iter().map(|s| s.map(|s| positions[s])).collect();
+    let values = StringArray::from(distinct);
+    Ok(DictionaryArray::try_new(keys, Arc::new(values))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Float64Array, Int64Array, TimestampNanosecondArray};
+
+    fn transactions() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("invoice", DataType::Utf8, false),
+            Field::new("customer", DataType::Int64, true),
+            Field::new(
+                "time",
+                DataType::Timestamp(TimeUnit::Nanosecond, None),
+                false,
+            ),
+            Field::new("amount", DataType::Float64, false),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![3, 1, 2, 0])),
+                Arc::new(StringArray::from(vec!["b", "a", "a", "c"])),
+                Arc::new(Int64Array::from(vec![Some(8), Some(7), Some(7), None])),
+                Arc::new(TimestampNanosecondArray::from(vec![5, 0, 0, 9])),
+                Arc::new(Float64Array::from(vec![4.0, 1.5, 2.5, 1.0])),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rows_are_sorted_by_time_then_index() {
+        let mut es = EntitySet::new("t");
+        es.add_dataframe(DataframeBuilder::new("tx", transactions(), "id").with_time_index("time"))
+            .unwrap();
+        let ids = es.dataframe("tx").unwrap().index().values().clone();
+        let ids: Vec<f64> = ids
+            .as_primitive::<arrow::datatypes::Float64Type>()
+            .values()
+            .to_vec();
+        assert_eq!(ids, vec![1.0, 2.0, 3.0, 0.0]);
+    }
+
+    #[test]
+    fn normalize_moves_columns_and_links() {
+        let mut es = EntitySet::new("t");
+        es.add_dataframe(DataframeBuilder::new("tx", transactions(), "id").with_time_index("time"))
+            .unwrap();
+        es.normalize("tx", "invoices", "invoice", &["customer"])
+            .unwrap();
+        es.normalize("invoices", "customers", "customer", &[])
+            .unwrap();
+        let tx = es.dataframe("tx").unwrap();
+        assert!(tx.column("customer").is_err());
+        assert!(
+            tx.column("invoice")
+                .unwrap()
+                .schema()
+                .has_tag(SemanticTag::ForeignKey)
+        );
+        let invoices = es.dataframe("invoices").unwrap();
+        assert_eq!(invoices.num_rows(), 3);
+        assert_eq!(invoices.time_index().unwrap().name(), "first_tx_time");
+        // The customer-less invoice has no parent, so two customers.
+        assert_eq!(es.dataframe("customers").unwrap().num_rows(), 2);
+        let index = es.relationship_index(1);
+        assert_eq!(index.parent_of[2], u32::MAX);
+        es.add_last_time_indexes();
+        let customers = es.dataframe("customers").unwrap();
+        assert_eq!(customers.last_times().unwrap(), &[0, 5]);
+    }
+
+    #[test]
+    fn errors_name_what_is_missing() {
+        let mut es = EntitySet::new("t");
+        let err = es
+            .add_dataframe(DataframeBuilder::new("tx", transactions(), "nope"))
+            .unwrap_err();
+        assert!(err.to_string().contains("\"nope\""), "{err}");
+        es.add_dataframe(DataframeBuilder::new("tx", transactions(), "id"))
+            .unwrap();
+        let err = es.normalize("tx", "x", "missing", &[]).unwrap_err();
+        assert!(matches!(err, Error::UnknownColumn { .. }), "{err}");
+        let err = es
+            .add_dataframe(DataframeBuilder::new("dup", transactions(), "invoice"))
+            .unwrap_err();
+        assert!(matches!(err, Error::DuplicateIndex { .. }), "{err}");
+    }
+}
