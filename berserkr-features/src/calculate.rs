@@ -56,7 +56,7 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, TimestampNanosecondArray, UInt32Array,
 };
-use arrow::compute::{cast, filter, take};
+use arrow::compute::{cast, filter, nullif, take};
 use arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
@@ -146,10 +146,25 @@ impl<'a> FeatureMatrixBuilder<'a> {
                 (ids.clone(), times.clone())
             }
             (None, instances) => {
-                let ids = instances
-                    .clone()
-                    .unwrap_or_else(|| target.index().values().clone());
                 let now = self.now.unwrap_or_else(now_nanos);
+                let ids = match instances {
+                    Some(ids) => ids.clone(),
+                    None => {
+                        // As Featuretools: the target's rows known at that time.
+                        let run = Run::new(
+                            es,
+                            self.features,
+                            now,
+                            self.training_window,
+                            self.include_cutoff_time,
+                        );
+                        let visible: UInt32Array = (0..target.num_rows() as u32)
+                            .filter(|&r| run.visible(target_pos, r))
+                            .map(Some)
+                            .collect();
+                        take(target.index().values().as_ref(), &visible, None)?
+                    }
+                };
                 let n = ids.len();
                 (ids, vec![now; n])
             }
@@ -577,8 +592,17 @@ impl<'a> Run<'a> {
                     .collect();
                 let groups = Groups::new(&ids, self.nodes[node].rows.len());
                 let out = primitive.aggregate(&inputs, &groups, &context)?;
+                // A parent without rows has no value (then the default),
+                // whatever the primitive makes of an empty group.
+                let mut empty = vec![true; groups.len()];
+                for &g in &ids {
+                    empty[g as usize] = false;
+                }
+                let empty = BooleanArray::from(empty);
                 let default = primitive.default_value();
-                out.into_iter().map(|a| fill_default(a, default)).collect()
+                out.into_iter()
+                    .map(|a| Ok(fill_default(nullif(a.as_ref(), &empty)?, default)))
+                    .collect::<Result<_>>()?
             }
         };
         let values = Arc::new(values);

@@ -406,7 +406,6 @@ impl Synthesis<'_> {
         let f = self.graph.get(feature);
         match f.kind() {
             FeatureKind::Identity { .. } => 0,
-            FeatureKind::Slice { base, .. } => self.depth(*base),
             _ => {
                 f.dependencies()
                     .iter()
@@ -728,6 +727,20 @@ impl Synthesis<'_> {
         if require_direct {
             out.retain(|m| !self.all_direct_same_path(m));
         }
+        // Featuretools' `filter_matches_by_options` hands the matches back
+        // distinct and sorted by their features' unique names.
+        let mut keyed: Vec<(Vec<String>, Vec<FeatureId>)> = out
+            .into_iter()
+            .map(|m| {
+                (
+                    m.iter().map(|&f| self.graph.get(f).unique_name()).collect(),
+                    m,
+                )
+            })
+            .collect();
+        keyed.sort();
+        keyed.dedup_by(|a, b| a.0 == b.0);
+        let mut out: Vec<Vec<FeatureId>> = keyed.into_iter().map(|(_, m)| m).collect();
         let numeric_key = ColumnSchema::tagged(&[SemanticTag::ForeignKey, SemanticTag::Numeric]);
         out.retain(|m| {
             !m.iter()

@@ -440,18 +440,24 @@ impl FeatureGraph {
             output_names: vec![name],
             kind: FeatureKind::Slice { base, index },
             schema: b.schema.clone(),
-            depth: b.depth,
+            depth: b.depth + 1,
         };
         Ok(self.add(feature))
     }
 }
 
 /// The schema a feature with no declared return type takes from its first
-/// input (Featuretools' `column_schema`): never the time index or index
-/// role, and the foreign key role only for direct features.
+/// input (Featuretools' `column_schema`): never the index role, the time
+/// index and foreign key roles only for direct features (Featuretools 1.31
+/// gives `invoices.first_transactions_time` the `time_index` tag, so that
+/// `AVG_TIME_BETWEEN(transactions.invoices.first_transactions_time)` is
+/// built).
 fn inherited_schema(base: &Feature, direct: bool) -> ColumnSchema {
     let mut schema = base.schema.clone();
     if schema.has_tag(SemanticTag::TimeIndex) {
+        if direct {
+            return schema;
+        }
         schema.tags.remove(&SemanticTag::TimeIndex);
     } else if schema.has_tag(SemanticTag::Index) {
         schema.tags.remove(&SemanticTag::Index);

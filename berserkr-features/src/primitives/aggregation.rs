@@ -620,8 +620,9 @@ impl AggregationPrimitive for NumUnique {
     }
 }
 
-/// `N_MOST_COMMON`: the `n` most frequent values, most frequent first (ties
-/// in value order), padded with nulls.
+/// `N_MOST_COMMON`: the `n` most frequent values, most frequent first (ties:
+/// labels in value order, numbers in the order first seen), padded with
+/// nulls.
 #[derive(Debug, Clone, Copy)]
 pub struct NMostCommon {
     n: usize,
@@ -671,9 +672,19 @@ impl AggregationPrimitive for NMostCommon {
     ) -> Result<Vec<ArrayRef>> {
         let keys = sort_keys(self.name(), &inputs[0])?;
         let mut columns = vec![vec![None; groups.len()]; self.n];
+        // Among equal counts: labels in value order (the order of a pandas
+        // categorical's categories), other values in the order first seen
+        // (pandas' `value_counts` of a plain column), as a stable sort gives
+        // them. Featuretools itself sorts with numpy's unstable quicksort,
+        // whose order of ties depends on the CPU's SIMD sort; no fixed rule
+        // reproduces that.
+        let by_value = matches!(inputs[0].data_type(), DataType::Dictionary(..));
         for (g, mut counts) in value_counts(&keys, groups).into_iter().enumerate() {
-            // Stable: among equal counts, the smaller value first.
-            counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+            if by_value {
+                counts.sort_by_key(|c| (std::cmp::Reverse(c.1), c.0));
+            } else {
+                counts.sort_by_key(|c| (std::cmp::Reverse(c.1), c.2));
+            }
             for (i, &(_, _, row)) in counts.iter().take(self.n).enumerate() {
                 columns[i][g] = Some(row);
             }
