@@ -3,11 +3,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod calculate;
+pub mod definitions;
 pub mod dfs;
 pub mod entityset;
 pub mod error;
 pub mod feature;
 pub mod primitives;
+pub mod retail;
 pub mod schema;
 
 pub use calculate::FeatureMatrixBuilder;

@@ -145,13 +145,21 @@ def entityset(df, last_time_indexes=False, interesting=None):
     return es
 
 
-def cutoffs_for(df, seed=7):
+def cutoffs_for(df, seed=7, max_customers=None):
     """Three cutoffs per customer: at one of its invoice times, at a random
-    time, and (for some) before its first invoice."""
+    time, and (for some) before its first invoice. With `max_customers`, for
+    a seeded sample of that many customers only (Featuretools' time grows
+    with the number of distinct cutoff times)."""
     rng = np.random.RandomState(seed)
     rows = []
     start, end = df["InvoiceDate"].min(), df["InvoiceDate"].max()
-    for cust, times in df.dropna(subset=["CustomerID"]).groupby("CustomerID")["InvoiceDate"]:
+    with_id = df.dropna(subset=["CustomerID"])
+    if max_customers is not None:
+        ids = np.sort(with_id["CustomerID"].unique())
+        if len(ids) > max_customers:
+            chosen = rng.choice(ids, size=max_customers, replace=False)
+            with_id = with_id[with_id["CustomerID"].isin(chosen)]
+    for cust, times in with_id.groupby("CustomerID")["InvoiceDate"]:
         times = sorted(times.unique())
         rows.append((int(cust), pd.Timestamp(times[rng.randint(0, len(times))])))
         rows.append((int(cust), start + (end - start) * rng.rand()))
@@ -212,6 +220,7 @@ def main():
     parser.add_argument("--csv", help="expectations for this CSV instead of the generated fixture")
     parser.add_argument("--out", default=HERE)
     parser.add_argument("--cases", nargs="*", default=list(CASES))
+    parser.add_argument("--max-customers", type=int, help="cutoff times for a seeded sample of this many customers")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     if args.csv:
@@ -221,7 +230,7 @@ def main():
         raw = generate()
         raw.to_csv(csv, index=False, date_format="%Y-%m-%d %H:%M:%S")
     df = read_csv(csv)
-    ct = cutoffs_for(df)
+    ct = cutoffs_for(df, max_customers=args.max_customers)
     ct.to_csv(os.path.join(args.out, "cutoffs.csv"), index=False, date_format="%Y-%m-%d %H:%M:%S")
     print("featuretools", ft.__version__, "pandas", pd.__version__, "rows", len(df), "cutoffs", len(ct), file=sys.stderr)
     for name in args.cases:
