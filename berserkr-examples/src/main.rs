@@ -25,6 +25,10 @@ enum Command {
     /// Read Online Retail CSV (plain or lzop, one object or a glob), clean
     /// it and write it as Parquet, with a report of every row dropped.
     Clean(cli::clean::CleanArgs),
+    /// Write a seeded synthetic Online Retail bucket: one CSV (lzop or
+    /// plain) per trading day, with repeat buyers, seasonal items, a
+    /// Christmas peak, returns, guests and the real data's dirt.
+    Generate(cli::generate::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         match args.command {
             Command::Lzo(command) => cli::lzo::run(command).await,
             Command::Clean(args) => cli::clean::run(args).await,
+            Command::Generate(args) => cli::generate::run(args).await,
         }
     });
     match result {

@@ -50,6 +50,7 @@
 //! # Ok::<(), berserkr_features::Error>(())
 //! ```
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -77,6 +78,7 @@ pub struct FeatureMatrixBuilder<'a> {
     training_window: Option<Window>,
     include_cutoff_time: bool,
     now: Option<i64>,
+    partition: Option<(u64, u64)>,
 }
 
 impl<'a> FeatureMatrixBuilder<'a> {
@@ -91,7 +93,21 @@ impl<'a> FeatureMatrixBuilder<'a> {
             training_window: None,
             include_cutoff_time: true,
             now: None,
+            partition: None,
         }
+    }
+
+    /// Only the instances of partition `index` of `count`: those whose id
+    /// hashes (a stable hash of the value, the same on every machine) to
+    /// `index` modulo `count`. The partitions of one `count` are disjoint
+    /// and together give every row of the whole matrix, with the same
+    /// values: the shape a distributed engine needs, each worker computing
+    /// one partition over the shared entity set. (A feature that looks at
+    /// the rows computed together, `TIME_SINCE_PREVIOUS` of the target,
+    /// sees only its partition's, as Featuretools' `chunk_size` would.)
+    pub fn with_partition(mut self, index: u64, count: u64) -> Self {
+        self.partition = Some((index, count));
+        self
     }
 
     /// Only these instances (values of the target's index), all as of the
@@ -169,6 +185,27 @@ impl<'a> FeatureMatrixBuilder<'a> {
                 (ids, vec![now; n])
             }
         };
+        let (ids, times) = match self.partition {
+            Some((index, count)) => {
+                if count == 0 || index >= count {
+                    return Err(Error::InvalidOption {
+                        option: "partition",
+                        reason: format!("partition {index} of {count} does not exist"),
+                    });
+                }
+                let keep: BooleanArray = partition_hashes(&ids)?
+                    .iter()
+                    .map(|h| Some(h % count == index))
+                    .collect();
+                let times = times
+                    .iter()
+                    .zip(keep.values().iter())
+                    .filter_map(|(&t, k)| k.then_some(t))
+                    .collect();
+                (filter(ids.as_ref(), &keep)?, times)
+            }
+            None => (ids, times),
+        };
         let rows = target.rows_of(&ids)?;
 
         // Instances sharing a cutoff time are computed together.
@@ -176,8 +213,37 @@ impl<'a> FeatureMatrixBuilder<'a> {
         for (i, &t) in times.iter().enumerate() {
             by_time.entry(t).or_default().push(i);
         }
-        let mut groups: Vec<(i64, Vec<usize>)> = by_time.into_iter().collect();
-        groups.sort_unstable_by_key(|g| g.0);
+        let mut by_time: Vec<(i64, Vec<usize>)> = by_time.into_iter().collect();
+        by_time.sort_unstable_by_key(|g| g.0);
+        // A cutoff time with many instances is split, so that one cutoff
+        // (or none) still uses every thread. An instance's values depend
+        // only on its own rows, so the split never changes a value, unless
+        // a feature looks at the rows computed together.
+        let together = self
+            .features
+            .graph()
+            .features()
+            .iter()
+            .any(|f| match f.kind() {
+                FeatureKind::Transform { primitive, .. } => {
+                    primitive.depends_on_rows_computed_together()
+                }
+                _ => false,
+            });
+        let chunk = if together {
+            usize::MAX
+        } else {
+            (ids.len() / (4 * rayon::current_num_threads()).max(1)).max(256)
+        };
+        let groups: Vec<(i64, Vec<usize>)> = by_time
+            .into_iter()
+            .flat_map(|(time, members)| {
+                members
+                    .chunks(chunk)
+                    .map(|c| (time, c.to_vec()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
 
         let columns: Vec<FeatureId> = self.features.columns().to_vec();
         let results: Vec<Result<Vec<Vec<ArrayRef>>>> = groups
@@ -244,6 +310,26 @@ impl<'a> FeatureMatrixBuilder<'a> {
     }
 }
 
+/// A stable 64-bit hash of each id (FNV-1a of its value as text, so that
+/// `17850`, `17850.0` and the string `"17850"` agree across types).
+fn partition_hashes(ids: &ArrayRef) -> Result<Vec<u64>> {
+    let text = cast(
+        &cast(ids, &original_id_type(ids.data_type()))?,
+        &DataType::Utf8,
+    )?;
+    let text = text.as_string::<i32>();
+    Ok(text
+        .iter()
+        .map(|v| {
+            let v = v.unwrap_or("");
+            let v = v.strip_suffix(".0").unwrap_or(v);
+            v.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            })
+        })
+        .collect())
+}
+
 fn original_id_type(data_type: &DataType) -> DataType {
     match data_type {
         DataType::Dictionary(_, value) => value.as_ref().clone(),
@@ -276,9 +362,42 @@ struct Node {
     dataframe: usize,
     /// Ascending row numbers, so in time order.
     rows: Vec<u32>,
+    /// Position of each row of the dataframe in `rows` (`u32::MAX`: absent),
+    /// built on first use when `rows` is a large share of the dataframe;
+    /// small nodes (one cutoff's instances) search `rows` instead.
+    positions: OnceCell<Vec<u32>>,
 }
 
 impl Node {
+    fn new(dataframe: usize, rows: Vec<u32>) -> Self {
+        Self {
+            dataframe,
+            rows,
+            positions: OnceCell::new(),
+        }
+    }
+
+    /// A function from a row of the dataframe (of `frame_rows` rows) to its
+    /// position in this node.
+    fn locator(&self, frame_rows: usize) -> impl Fn(u32) -> Option<usize> + '_ {
+        let table = (self.rows.len() >= frame_rows / 16).then(|| {
+            self.positions.get_or_init(|| {
+                let mut positions = vec![u32::MAX; frame_rows];
+                for (i, &r) in self.rows.iter().enumerate() {
+                    positions[r as usize] = i as u32;
+                }
+                positions
+            })
+        });
+        move |row| match table {
+            Some(t) => match t.get(row as usize) {
+                Some(&p) if p != u32::MAX => Some(p as usize),
+                _ => None,
+            },
+            None => self.rows.binary_search(&row).ok(),
+        }
+    }
+
     fn position(&self, row: u32) -> Option<usize> {
         self.rows.binary_search(&row).ok()
     }
@@ -294,6 +413,22 @@ struct Run<'a> {
     nodes: Vec<Node>,
     links: HashMap<Link, usize>,
     values: HashMap<(usize, FeatureId), Arc<Vec<ArrayRef>>>,
+    groupings: HashMap<GroupingKey, Arc<Grouping>>,
+}
+
+/// An aggregation's node, path, window and condition.
+type GroupingKey = (usize, Vec<usize>, Option<Window>, Option<FeatureId>);
+
+/// Which child rows an aggregation takes, and into which group each goes.
+struct Grouping {
+    /// The node of the rows aggregated.
+    child: usize,
+    /// The rows kept, when not all are.
+    selection: Option<BooleanArray>,
+    /// The group (position in the parent node) of each row kept.
+    ids: Vec<u32>,
+    /// Groups without any row, when there are some.
+    empty: Option<BooleanArray>,
 }
 
 impl<'a> Run<'a> {
@@ -313,6 +448,7 @@ impl<'a> Run<'a> {
             nodes: Vec::new(),
             links: HashMap::new(),
             values: HashMap::new(),
+            groupings: HashMap::new(),
         }
     }
 
@@ -373,10 +509,7 @@ impl<'a> Run<'a> {
                 rows.sort_unstable();
                 rows.dedup();
                 rows.retain(|&p| self.visible(parent, p));
-                Node {
-                    dataframe: parent,
-                    rows,
-                }
+                Node::new(parent, rows)
             }
             Link::Backward { from, relationship } => {
                 let index = self.es.relationship_index(relationship);
@@ -395,16 +528,13 @@ impl<'a> Run<'a> {
                     );
                 }
                 rows.sort_unstable();
-                Node {
-                    dataframe: child,
-                    rows,
-                }
+                Node::new(child, rows)
             }
             Link::Full { of } => {
                 let dataframe = self.nodes[of].dataframe;
                 let n = self.es.dataframes()[dataframe].num_rows() as u32;
                 let rows = (0..n).filter(|&r| self.visible(dataframe, r)).collect();
-                Node { dataframe, rows }
+                Node::new(dataframe, rows)
             }
         };
         self.nodes.push(node);
@@ -427,23 +557,20 @@ impl<'a> Run<'a> {
             .collect();
         visible.sort_unstable();
         visible.dedup();
-        self.nodes.push(Node {
-            dataframe,
-            rows: visible,
-        });
+        self.nodes.push(Node::new(dataframe, visible));
         let root = self.nodes.len() - 1;
         let graph = self.features.graph();
         let mut out = Vec::with_capacity(columns.len());
+        let indices: UInt32Array = rows
+            .iter()
+            .map(|r| {
+                r.and_then(|r| self.nodes[root].position(r))
+                    .map(|p| p as u32)
+            })
+            .collect();
         for &feature in columns {
             let values = self.eval(root, feature)?;
             let default = graph.get(feature).default_value();
-            let indices: UInt32Array = rows
-                .iter()
-                .map(|r| {
-                    r.and_then(|r| self.nodes[root].position(r))
-                        .map(|p| p as u32)
-                })
-                .collect();
             let mut outputs = Vec::with_capacity(values.len());
             for v in values.iter() {
                 outputs.push(fill_default(take(v.as_ref(), &indices, None)?, default));
@@ -476,10 +603,11 @@ impl<'a> Run<'a> {
                     // Computed over every visible row, then the rows asked for.
                     let full = self.node(Link::Full { of: node });
                     let values = self.eval(full, feature)?;
+                    let locate = self.nodes[full].locator(self.frame_rows(full));
                     let indices: UInt32Array = self.nodes[node]
                         .rows
                         .iter()
-                        .map(|&r| self.nodes[full].position(r).map(|p| p as u32))
+                        .map(|&r| locate(r).map(|p| p as u32))
                         .collect();
                     values
                         .iter()
@@ -502,6 +630,7 @@ impl<'a> Run<'a> {
                 });
                 let values = self.eval(parent, *base)?;
                 let index = self.es.relationship_index(*relationship);
+                let locate = self.nodes[parent].locator(self.frame_rows(parent));
                 let indices: UInt32Array = self.nodes[node]
                     .rows
                     .iter()
@@ -510,7 +639,7 @@ impl<'a> Run<'a> {
                         if p == u32::MAX {
                             None
                         } else {
-                            self.nodes[parent].position(p).map(|i| i as u32)
+                            locate(p).map(|i| i as u32)
                         }
                     })
                     .collect();
@@ -527,87 +656,128 @@ impl<'a> Run<'a> {
                 condition,
                 window,
             } => {
-                // Down the path, remembering each level's node.
-                let mut levels = vec![node];
-                for &r in path {
-                    let from = *levels.last().unwrap_or(&node);
-                    levels.push(self.node(Link::Backward {
-                        from,
-                        relationship: r,
-                    }));
-                }
-                let child = *levels.last().unwrap_or(&node);
-                // The parent row of each child row, up the path.
-                let mut group: Vec<Option<u32>> =
-                    self.nodes[child].rows.iter().map(|&r| Some(r)).collect();
-                for (level, &r) in path.iter().enumerate().rev() {
-                    let index = self.es.relationship_index(r);
-                    let upper = &self.nodes[levels[level]];
-                    let last = level == 0;
-                    for g in group.iter_mut() {
-                        *g = g.and_then(|row| {
-                            let p = index.parent_of[row as usize];
-                            if p == u32::MAX {
-                                return None;
-                            }
-                            if last {
-                                upper.position(p).map(|i| i as u32)
-                            } else {
-                                upper.position(p).map(|_| p)
-                            }
-                        });
-                    }
-                }
-                let mut keep: Vec<bool> = group.iter().map(Option::is_some).collect();
-                if let Some(w) = window {
-                    let frame = &self.es.dataframes()[self.nodes[child].dataframe];
-                    if let Some(times) = frame.times() {
-                        let first = self.time.saturating_sub(w.nanos());
-                        for (k, &r) in keep.iter_mut().zip(&self.nodes[child].rows) {
-                            *k = *k && times[r as usize] >= first;
-                        }
-                    }
-                }
-                if let Some(c) = condition {
-                    let mask = self.eval(child, *c)?;
-                    let mask = mask[0].as_boolean();
-                    for (i, k) in keep.iter_mut().enumerate() {
-                        *k = *k && mask.is_valid(i) && mask.value(i);
-                    }
-                }
+                let grouping = self.grouping(node, path, *window, *condition)?;
                 let inputs: Vec<ArrayRef> = base
                     .iter()
-                    .map(|&b| self.eval(child, b).map(|v| v[0].clone()))
+                    .map(|&b| self.eval(grouping.child, b).map(|v| v[0].clone()))
                     .collect::<Result<_>>()?;
-                let selection = BooleanArray::from(keep.clone());
-                let inputs: Vec<ArrayRef> = inputs
-                    .iter()
-                    .map(|a| Ok(filter(a.as_ref(), &selection)?))
-                    .collect::<Result<_>>()?;
-                let ids: Vec<u32> = group
-                    .iter()
-                    .zip(&keep)
-                    .filter(|(_, k)| **k)
-                    .filter_map(|(g, _)| *g)
-                    .collect();
-                let groups = Groups::new(&ids, self.nodes[node].rows.len());
+                let inputs: Vec<ArrayRef> = match &grouping.selection {
+                    Some(selection) => inputs
+                        .iter()
+                        .map(|a| Ok(filter(a.as_ref(), selection)?))
+                        .collect::<Result<_>>()?,
+                    None => inputs,
+                };
+                let groups = Groups::new(&grouping.ids, self.nodes[node].rows.len());
                 let out = primitive.aggregate(&inputs, &groups, &context)?;
                 // A parent without rows has no value (then the default),
                 // whatever the primitive makes of an empty group.
-                let mut empty = vec![true; groups.len()];
-                for &g in &ids {
-                    empty[g as usize] = false;
-                }
-                let empty = BooleanArray::from(empty);
                 let default = primitive.default_value();
                 out.into_iter()
-                    .map(|a| Ok(fill_default(nullif(a.as_ref(), &empty)?, default)))
+                    .map(|a| {
+                        let a = match &grouping.empty {
+                            Some(empty) => nullif(a.as_ref(), empty)?,
+                            None => a,
+                        };
+                        Ok(fill_default(a, default))
+                    })
                     .collect::<Result<_>>()?
             }
         };
         let values = Arc::new(values);
         self.values.insert((node, feature), values.clone());
         Ok(values)
+    }
+
+    /// The child rows an aggregation of `node` through `path` takes, and
+    /// the parent position of each: shared by every aggregation with the
+    /// same path, window and condition.
+    fn grouping(
+        &mut self,
+        node: usize,
+        path: &[usize],
+        window: Option<Window>,
+        condition: Option<FeatureId>,
+    ) -> Result<Arc<Grouping>> {
+        let key = (node, path.to_vec(), window, condition);
+        if let Some(g) = self.groupings.get(&key) {
+            return Ok(g.clone());
+        }
+        // Down the path, remembering each level's node.
+        let mut levels = vec![node];
+        for &r in path {
+            let from = *levels.last().unwrap_or(&node);
+            levels.push(self.node(Link::Backward {
+                from,
+                relationship: r,
+            }));
+        }
+        let child = *levels.last().unwrap_or(&node);
+        // The parent row of each child row, up the path.
+        let mut group: Vec<Option<u32>> = self.nodes[child].rows.iter().map(|&r| Some(r)).collect();
+        for (level, &r) in path.iter().enumerate().rev() {
+            let index = self.es.relationship_index(r);
+            let locate = self.nodes[levels[level]].locator(self.frame_rows(levels[level]));
+            let last = level == 0;
+            for g in group.iter_mut() {
+                *g = g.and_then(|row| {
+                    let p = index.parent_of[row as usize];
+                    if p == u32::MAX {
+                        return None;
+                    }
+                    if last {
+                        locate(p).map(|i| i as u32)
+                    } else {
+                        locate(p).map(|_| p)
+                    }
+                });
+            }
+        }
+        let mut keep: Vec<bool> = group.iter().map(Option::is_some).collect();
+        if let Some(w) = window {
+            let frame = &self.es.dataframes()[self.nodes[child].dataframe];
+            if let Some(times) = frame.times() {
+                let first = self.time.saturating_sub(w.nanos());
+                for (k, &r) in keep.iter_mut().zip(&self.nodes[child].rows) {
+                    *k = *k && times[r as usize] >= first;
+                }
+            }
+        }
+        if let Some(c) = condition {
+            let mask = self.eval(child, c)?;
+            let mask = mask[0].as_boolean();
+            for (i, k) in keep.iter_mut().enumerate() {
+                *k = *k && mask.is_valid(i) && mask.value(i);
+            }
+        }
+        let selection = keep
+            .iter()
+            .any(|k| !k)
+            .then(|| BooleanArray::from(keep.clone()));
+        let ids: Vec<u32> = group
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .filter_map(|(g, _)| *g)
+            .collect();
+        let mut empty = vec![true; self.nodes[node].rows.len()];
+        for &g in &ids {
+            empty[g as usize] = false;
+        }
+        let empty = empty.iter().any(|&e| e).then(|| BooleanArray::from(empty));
+        let grouping = Arc::new(Grouping {
+            child,
+            selection,
+            ids,
+            empty,
+        });
+        self.groupings.insert(key, grouping.clone());
+        Ok(grouping)
+    }
+
+    /// The number of rows of the dataframe of `node`.
+    fn frame_rows(&self, node: usize) -> usize {
+        self.es.dataframes()[self.nodes[node].dataframe].num_rows()
     }
 
     fn is_full(&self, node: usize) -> bool {

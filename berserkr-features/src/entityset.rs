@@ -48,7 +48,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, StringArray, UInt32Array};
 use arrow::compute::{cast, take};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit, UInt32Type};
+use arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit, UInt32Type};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{OwnedRow, RowConverter, SortField};
 
@@ -157,8 +157,177 @@ pub struct Dataframe {
     /// [`EntitySet::add_last_time_indexes`] ran.
     last_times: Option<Arc<Vec<i64>>>,
     /// Row of each index value.
-    lookup: Arc<HashMap<OwnedRow, u32>>,
-    converter: Arc<RowConverter>,
+    lookup: Arc<IndexLookup>,
+}
+
+/// From an index value to its row, by the cheapest means the index's
+/// values allow.
+#[derive(Debug)]
+enum IndexLookup {
+    /// Labels: the row of each key of the (sorted, distinct) dictionary.
+    Labels {
+        values: StringArray,
+        row_of_key: Vec<u32>,
+    },
+    /// Whole numbers in a narrow range: the row of `value - min`.
+    Dense { min: i64, rows: Vec<u32> },
+    /// Anything else, by the value's row-format bytes.
+    Hashed {
+        converter: RowConverter,
+        rows: HashMap<OwnedRow, u32>,
+    },
+}
+
+impl IndexLookup {
+    /// The lookup of `index`, or the row of the first value seen twice.
+    fn build(index: &ArrayRef) -> Result<Self, usize> {
+        let n = index.len();
+        if let Some(dict) = index.as_dictionary_opt::<UInt32Type>()
+            && let Some(values) = dict.values().as_string_opt::<i32>()
+        {
+            let mut row_of_key = vec![u32::MAX; values.len()];
+            for (row, key) in dict.keys().values().iter().enumerate() {
+                let slot = &mut row_of_key[*key as usize];
+                if *slot != u32::MAX {
+                    return Err(row);
+                }
+                *slot = row as u32;
+            }
+            return Ok(Self::Labels {
+                values: values.clone(),
+                row_of_key,
+            });
+        }
+        if let Some(numbers) = index.as_primitive_opt::<Float64Type>() {
+            let values = numbers.values();
+            let whole = values.iter().all(|v| v.fract() == 0.0 && v.abs() < 9.0e15);
+            if whole && !values.is_empty() {
+                let min = values.iter().fold(f64::INFINITY, |a, &b| a.min(b)) as i64;
+                let max = values.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b)) as i64;
+                let span = (max - min) as usize + 1;
+                if span <= 4 * n + 1024 {
+                    let mut rows = vec![u32::MAX; span];
+                    for (row, &v) in values.iter().enumerate() {
+                        let slot = &mut rows[(v as i64 - min) as usize];
+                        if *slot != u32::MAX {
+                            return Err(row);
+                        }
+                        *slot = row as u32;
+                    }
+                    return Ok(Self::Dense { min, rows });
+                }
+            }
+        }
+        let converter = RowConverter::new(vec![SortField::new(index.data_type().clone())])
+            .map_err(|_| 0usize)?;
+        let converted = converter
+            .convert_columns(std::slice::from_ref(index))
+            .map_err(|_| 0usize)?;
+        let mut rows = HashMap::with_capacity(n);
+        for i in 0..n {
+            if rows.insert(converted.row(i).owned(), i as u32).is_some() {
+                return Err(i);
+            }
+        }
+        Ok(Self::Hashed { converter, rows })
+    }
+
+    /// The row of each value of `keys` (of the index's storage type).
+    fn rows_of(&self, keys: &ArrayRef) -> Result<Vec<Option<u32>>> {
+        Ok(match self {
+            Self::Labels { values, row_of_key } => {
+                let dict = keys.as_dictionary::<UInt32Type>();
+                let child_values = dict.values().as_string::<i32>();
+                // Once per distinct value of the child, not once per row.
+                let parent_row: Vec<Option<u32>> = child_values
+                    .iter()
+                    .map(|v| {
+                        let v = v?;
+                        let key = binary_search_strings(values, v)?;
+                        Some(row_of_key[key]).filter(|&r| r != u32::MAX)
+                    })
+                    .collect();
+                dict.keys()
+                    .iter()
+                    .map(|k| k.and_then(|k| parent_row[k as usize]))
+                    .collect()
+            }
+            Self::Dense { min, rows } => keys
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|v| {
+                    let v = v?;
+                    if v.fract() != 0.0 {
+                        return None;
+                    }
+                    let at = (v as i64).checked_sub(*min)?;
+                    let row = *rows.get(usize::try_from(at).ok()?)?;
+                    (row != u32::MAX).then_some(row)
+                })
+                .collect(),
+            Self::Hashed { converter, rows } => {
+                let converted = converter.convert_columns(std::slice::from_ref(keys))?;
+                (0..keys.len())
+                    .map(|i| {
+                        if keys.is_null(i) {
+                            None
+                        } else {
+                            rows.get(&converted.row(i).owned()).copied()
+                        }
+                    })
+                    .collect()
+            }
+        })
+    }
+}
+
+/// The first row of each distinct non-null value, in row order.
+fn first_row_of_each_value(values: &ArrayRef) -> Result<Vec<u32>> {
+    let mut first_rows = Vec::new();
+    if let Some(dict) = values.as_dictionary_opt::<UInt32Type>() {
+        let mut seen = vec![false; dict.values().len()];
+        for (i, key) in dict.keys().iter().enumerate() {
+            if let Some(key) = key
+                && !std::mem::replace(&mut seen[key as usize], true)
+            {
+                first_rows.push(i as u32);
+            }
+        }
+    } else if let Some(numbers) = values.as_primitive_opt::<Float64Type>() {
+        let mut seen = std::collections::HashSet::new();
+        for (i, v) in numbers.iter().enumerate() {
+            // -0.0 and 0.0 are one value.
+            if let Some(v) = v
+                && seen.insert((v + 0.0).to_bits())
+            {
+                first_rows.push(i as u32);
+            }
+        }
+    } else {
+        let converter = RowConverter::new(vec![SortField::new(values.data_type().clone())])?;
+        let keys = converter.convert_columns(std::slice::from_ref(values))?;
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..values.len() {
+            if !values.is_null(i) && seen.insert(keys.row(i)) {
+                first_rows.push(i as u32);
+            }
+        }
+    }
+    Ok(first_rows)
+}
+
+/// The position of `value` in the sorted, distinct `values`.
+fn binary_search_strings(values: &StringArray, value: &str) -> Option<usize> {
+    let (mut low, mut high) = (0, values.len());
+    while low < high {
+        let mid = (low + high) / 2;
+        match values.value(mid).cmp(value) {
+            std::cmp::Ordering::Less => low = mid + 1,
+            std::cmp::Ordering::Greater => high = mid,
+            std::cmp::Ordering::Equal => return Some(mid),
+        }
+    }
+    None
 }
 
 impl Dataframe {
@@ -213,23 +382,15 @@ impl Dataframe {
     /// The rows whose index value is in `keys` (an array of the index's
     /// storage type), or `None` for a value not present.
     pub(crate) fn rows_of(&self, keys: &ArrayRef) -> Result<Vec<Option<u32>>> {
-        let keys = if keys.data_type() != self.index().values.data_type() {
-            cast(keys, self.index().values.data_type())?
-        } else {
+        let index_type = self.index().values.data_type();
+        let keys = if keys.data_type() == index_type {
             keys.clone()
+        } else if matches!(index_type, DataType::Dictionary(..)) {
+            Arc::new(sorted_dictionary(keys)?) as ArrayRef
+        } else {
+            cast(keys, index_type)?
         };
-        let rows = self
-            .converter
-            .convert_columns(std::slice::from_ref(&keys))?;
-        Ok((0..keys.len())
-            .map(|i| {
-                if keys.is_null(i) {
-                    None
-                } else {
-                    self.lookup.get(&rows.row(i).owned()).copied()
-                }
-            })
-            .collect())
+        self.lookup.rows_of(&keys)
     }
 
     /// The rows as a [`RecordBatch`] in storage types (numbers as `Float64`,
@@ -324,26 +485,24 @@ impl Dataframe {
             }
             None => Vec::new(),
         };
-        let index_values = columns[index].values.clone();
-        let converter = RowConverter::new(vec![SortField::new(index_values.data_type().clone())])?;
-        let rows = converter.convert_columns(std::slice::from_ref(&index_values))?;
-        let mut lookup = HashMap::with_capacity(index_values.len());
-        for i in 0..index_values.len() {
-            if index_values.is_null(i) {
-                return Err(Error::InvalidColumn {
-                    dataframe: name,
-                    column: columns[index].name.clone(),
-                    reason: format!("the index is null at row {i}"),
-                });
-            }
-            if lookup.insert(rows.row(i).owned(), i as u32).is_some() {
+        let index_values = &columns[index].values;
+        if let Some(i) = (0..index_values.len()).find(|&i| index_values.is_null(i)) {
+            return Err(Error::InvalidColumn {
+                dataframe: name,
+                column: columns[index].name.clone(),
+                reason: format!("the index is null at row {i}"),
+            });
+        }
+        let lookup = match IndexLookup::build(index_values) {
+            Ok(lookup) => lookup,
+            Err(row) => {
                 return Err(Error::DuplicateIndex {
                     dataframe: name,
                     column: columns[index].name.clone(),
-                    row: i,
+                    row,
                 });
             }
-        }
+        };
         Ok(Self {
             name,
             columns,
@@ -352,7 +511,6 @@ impl Dataframe {
             times: Arc::new(times),
             last_times: None,
             lookup: Arc::new(lookup),
-            converter: Arc::new(converter),
         })
     }
 
@@ -360,14 +518,30 @@ impl Dataframe {
     /// orders a dataframe with a time index.
     fn sorted_by_time(self) -> Result<Self> {
         let index_values = self.columns[self.index].values.clone();
-        let converter = RowConverter::new(vec![SortField::new(index_values.data_type().clone())])?;
-        let keys = converter.convert_columns(&[index_values])?;
         let mut order: Vec<u32> = (0..self.num_rows() as u32).collect();
-        order.sort_by(|&a, &b| {
-            self.times[a as usize]
-                .cmp(&self.times[b as usize])
-                .then_with(|| keys.row(a as usize).cmp(&keys.row(b as usize)))
-        });
+        let times = &self.times;
+        // Labels compare as their keys (the dictionary is sorted), numbers
+        // as numbers; anything else in the row format.
+        if let Some(dict) = index_values.as_dictionary_opt::<UInt32Type>() {
+            let keys = dict.keys().values();
+            order.sort_by_key(|&r| (times[r as usize], keys[r as usize]));
+        } else if let Some(numbers) = index_values.as_primitive_opt::<Float64Type>() {
+            let values = numbers.values();
+            order.sort_by(|&a, &b| {
+                times[a as usize]
+                    .cmp(&times[b as usize])
+                    .then_with(|| values[a as usize].total_cmp(&values[b as usize]))
+            });
+        } else {
+            let converter =
+                RowConverter::new(vec![SortField::new(index_values.data_type().clone())])?;
+            let keys = converter.convert_columns(&[index_values])?;
+            order.sort_by(|&a, &b| {
+                times[a as usize]
+                    .cmp(&times[b as usize])
+                    .then_with(|| keys.row(a as usize).cmp(&keys.row(b as usize)))
+            });
+        }
         if order.iter().enumerate().all(|(i, &r)| i as u32 == r) {
             return Ok(self);
         }
@@ -621,17 +795,9 @@ impl EntitySet {
             moved.push(pos);
         }
         // The first row of each distinct, non-null value of `index`.
-        let key_values = base_frame.columns[index_pos].values.clone();
-        let converter = RowConverter::new(vec![SortField::new(key_values.data_type().clone())])?;
-        let keys = converter.convert_columns(std::slice::from_ref(&key_values))?;
-        let mut seen = std::collections::HashSet::new();
-        let mut first_rows = Vec::new();
-        for i in 0..key_values.len() {
-            if !key_values.is_null(i) && seen.insert(keys.row(i)) {
-                first_rows.push(i as u32);
-            }
-        }
-        let indices = UInt32Array::from(first_rows);
+        let indices = UInt32Array::from(first_row_of_each_value(
+            &base_frame.columns[index_pos].values,
+        )?);
         let mut columns = Vec::new();
         let index_column = &base_frame.columns[index_pos];
         let index_type = index_column
@@ -846,19 +1012,39 @@ fn to_storage(array: &ArrayRef, logical_type: LogicalType) -> Result<ArrayRef> {
 /// compares the strings (and the smallest key of a tie is the string that
 /// pandas would list first).
 pub(crate) fn sorted_dictionary(array: &ArrayRef) -> Result<DictionaryArray<UInt32Type>> {
-    let strings = cast(array, &DataType::Utf8)?;
-    let strings = strings.as_string::<i32>();
-    let mut distinct: Vec<&str> = strings.iter().flatten().collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let positions: HashMap<&str, u32> = distinct
+    // Arrow interns the strings (one hash per row); only the distinct
+    // values are then sorted.
+    let target = DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8));
+    let interned = match array.data_type() {
+        DataType::Utf8 | DataType::Dictionary(..) => cast(array, &target)?,
+        _ => cast(&cast(array, &DataType::Utf8)?, &target)?,
+    };
+    let interned = interned.as_dictionary::<UInt32Type>();
+    let values = interned.values().as_string::<i32>();
+    let mut order: Vec<u32> = (0..values.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| values.value(a as usize).cmp(values.value(b as usize)));
+    // Equal values (a dictionary given with repeats) share one key.
+    let mut rank = vec![0u32; values.len()];
+    let mut distinct: Vec<u32> = Vec::with_capacity(order.len());
+    for &v in &order {
+        let repeat = distinct
+            .last()
+            .is_some_and(|&d| values.value(d as usize) == values.value(v as usize));
+        if !repeat {
+            distinct.push(v);
+        }
+        rank[v as usize] = distinct.len() as u32 - 1;
+    }
+    // A null slot's key may be anything: map it to something valid.
+    let ranks: Vec<u32> = interned
+        .keys()
+        .values()
         .iter()
-        .enumerate()
-        .map(|(i, s)| (*s, i as u32))
+        .map(|&k| rank.get(k as usize).copied().unwrap_or(0))
         .collect();
-    let keys: UInt32Array = strings.iter().map(|s| s.map(|s| positions[s])).collect();
-    let values = StringArray::from(distinct);
-    Ok(DictionaryArray::try_new(keys, Arc::new(values))?)
+    let keys = UInt32Array::new(ranks.into(), interned.keys().nulls().cloned());
+    let sorted = take(values, &UInt32Array::from(distinct), None)?;
+    Ok(DictionaryArray::try_new(keys, sorted)?)
 }
 
 #[cfg(test)]

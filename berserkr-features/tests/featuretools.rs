@@ -521,3 +521,72 @@ fn matches_featuretools_on_other_data() {
     let dir = PathBuf::from(dir);
     check_all(&dir, &dir.join("data.csv"));
 }
+
+/// Every row of a matrix as text, keyed by instance and cutoff.
+fn rows_as_text(matrix: &RecordBatch) -> HashMap<String, Vec<String>> {
+    (0..matrix.num_rows())
+        .map(|row| {
+            let cells: Vec<String> = matrix
+                .columns()
+                .iter()
+                .map(|c| format!("{:?}", our_cell(c, row)))
+                .collect();
+            (format!("{}|{}", cells[0], cells[1]), cells)
+        })
+        .collect()
+}
+
+#[test]
+fn partitions_union_to_the_whole_matrix() {
+    let dir = testdata();
+    let es = fixture_entityset(&dir.join("retail_fixture.csv"), false, &[]);
+    let features = Dfs::new("customers").with_max_depth(2).build(&es).unwrap();
+    let (ids, times) = cutoffs(&dir);
+    let whole = FeatureMatrixBuilder::new(&es, &features)
+        .with_cutoff_times(ids.clone(), times.clone())
+        .build()
+        .unwrap();
+    let mut union = HashMap::new();
+    let mut rows = 0;
+    for index in 0..3 {
+        let part = FeatureMatrixBuilder::new(&es, &features)
+            .with_cutoff_times(ids.clone(), times.clone())
+            .with_partition(index, 3)
+            .build()
+            .unwrap();
+        assert!(part.num_rows() > 0, "partition {index} is empty");
+        assert_eq!(part.schema(), whole.schema());
+        rows += part.num_rows();
+        union.extend(rows_as_text(&part));
+    }
+    assert_eq!(rows, whole.num_rows());
+    assert_eq!(union, rows_as_text(&whole));
+    let error = FeatureMatrixBuilder::new(&es, &features)
+        .with_partition(3, 3)
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("partition 3 of 3"), "{error}");
+}
+
+#[test]
+fn results_do_not_depend_on_the_number_of_threads() {
+    let dir = testdata();
+    let es = fixture_entityset(&dir.join("retail_fixture.csv"), false, &[]);
+    let features = Dfs::new("customers").with_max_depth(2).build(&es).unwrap();
+    let (ids, times) = cutoffs(&dir);
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                FeatureMatrixBuilder::new(&es, &features)
+                    .with_cutoff_times(ids.clone(), times.clone())
+                    .build()
+                    .unwrap()
+            })
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(5));
+}

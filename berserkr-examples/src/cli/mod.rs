@@ -1,4 +1,5 @@
 //! The `berserkr` subcommands, one module each.
 
 pub(crate) mod clean;
+pub(crate) mod generate;
 pub(crate) mod lzo;

@@ -529,24 +529,37 @@ fn sort_keys(name: &str, array: &ArrayRef) -> Result<Vec<Option<u64>>> {
 
 /// For each group, its (key, count, first row) in key order.
 fn value_counts(keys: &[Option<u64>], groups: &Groups<'_>) -> Vec<Vec<(u64, u32, u32)>> {
-    let mut pairs: Vec<(u32, u64, u32)> = groups
-        .ids()
-        .iter()
-        .zip(keys)
-        .enumerate()
-        .filter_map(|(row, (&g, k))| k.map(|k| (g, k, row as u32)))
-        .collect();
-    pairs.sort_unstable();
-    let mut out = vec![Vec::new(); groups.len()];
-    let mut i = 0;
-    while i < pairs.len() {
-        let (g, k, row) = pairs[i];
-        let mut j = i;
-        while j < pairs.len() && pairs[j].0 == g && pairs[j].1 == k {
-            j += 1;
+    // Rows bucketed by group in one pass (row order kept), then each
+    // group's few keys sorted on their own: no sort of all the rows.
+    let mut offsets = vec![0u32; groups.len() + 1];
+    for (&g, k) in groups.ids().iter().zip(keys) {
+        if k.is_some() {
+            offsets[g as usize + 1] += 1;
         }
-        out[g as usize].push((k, (j - i) as u32, row));
-        i = j;
+    }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+    let mut next = offsets.clone();
+    let mut bucketed = vec![(0u64, 0u32); offsets[groups.len()] as usize];
+    for (row, (&g, k)) in groups.ids().iter().zip(keys).enumerate() {
+        if let Some(k) = k {
+            bucketed[next[g as usize] as usize] = (*k, row as u32);
+            next[g as usize] += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for g in 0..groups.len() {
+        let pairs = &mut bucketed[offsets[g] as usize..offsets[g + 1] as usize];
+        pairs.sort_unstable();
+        let mut counts: Vec<(u64, u32, u32)> = Vec::new();
+        for &(k, row) in pairs.iter() {
+            match counts.last_mut() {
+                Some(last) if last.0 == k => last.1 += 1,
+                _ => counts.push((k, 1, row)),
+            }
+        }
+        out.push(counts);
     }
     out
 }

@@ -136,6 +136,14 @@ pub trait Primitive: Send + Sync + Debug {
         false
     }
 
+    /// Whether a row's value depends on which other rows are computed with
+    /// it (`TIME_SINCE_PREVIOUS`: the previous row among them), as in
+    /// Featuretools, which computes the instances of one cutoff time
+    /// together. Such features keep those instances in one piece.
+    fn depends_on_rows_computed_together(&self) -> bool {
+        false
+    }
+
     /// How many columns the primitive makes.
     fn number_output_features(&self) -> usize {
         1

@@ -235,6 +235,9 @@ impl Primitive for TimeSincePrevious {
     fn args(&self) -> String {
         self.unit.args()
     }
+    fn depends_on_rows_computed_together(&self) -> bool {
+        true
+    }
     fn input_types(&self) -> Vec<Vec<ColumnSchema>> {
         vec![vec![
             ColumnSchema::typed(LogicalType::Datetime).with_tag(SemanticTag::TimeIndex),
