@@ -233,9 +233,10 @@ impl<'a> FeatureMatrixBuilder<'a> {
         let chunk = if together {
             usize::MAX
         } else {
-            (ids.len() / (4 * rayon::current_num_threads()).max(1)).max(256)
+            // Small enough that two tasks' intermediate values stay small.
+            (ids.len() / (4 * rayon::current_num_threads()).max(1)).clamp(256, 1024)
         };
-        let groups: Vec<(i64, Vec<usize>)> = by_time
+        let mut groups: Vec<(i64, Vec<usize>)> = by_time
             .into_iter()
             .flat_map(|(time, members)| {
                 members
@@ -245,27 +246,76 @@ impl<'a> FeatureMatrixBuilder<'a> {
             })
             .collect();
 
+        if groups.is_empty() {
+            // No instance: one empty run still gives each column its type.
+            groups.push((self.now.unwrap_or(0), Vec::new()));
+        }
         let columns: Vec<FeatureId> = self.features.columns().to_vec();
-        let results: Vec<Result<Vec<Vec<ArrayRef>>>> = groups
+        // Consecutive groups go to one task, which gathers its groups'
+        // values into one array per output: thousands of cutoff times give
+        // a few dozen arrays per column, not thousands of tiny ones.
+        let per_task = (ids.len() / (8 * rayon::current_num_threads())).max(1);
+        let mut tasks: Vec<&[(i64, Vec<usize>)]> = Vec::new();
+        let mut start = 0;
+        let mut size = 0;
+        for (g, (_, members)) in groups.iter().enumerate() {
+            size += members.len();
+            if size >= per_task {
+                tasks.push(&groups[start..=g]);
+                start = g + 1;
+                size = 0;
+            }
+        }
+        if start < groups.len() {
+            tasks.push(&groups[start..]);
+        }
+        let results: Vec<Result<Vec<Vec<ArrayRef>>>> = tasks
             .par_iter()
-            .map(|(time, members)| {
-                let member_rows: Vec<Option<u32>> = members.iter().map(|&i| rows[i]).collect();
-                let mut run = Run::new(
-                    es,
-                    self.features,
-                    *time,
-                    self.training_window,
-                    self.include_cutoff_time,
-                );
-                run.target(target_pos, &member_rows, &columns)
+            .map(|task| {
+                let mut gathered: Vec<Vec<Vec<ArrayRef>>> = Vec::new();
+                for (time, members) in task.iter() {
+                    let member_rows: Vec<Option<u32>> = members.iter().map(|&i| rows[i]).collect();
+                    let mut run = Run::new(
+                        es,
+                        self.features,
+                        *time,
+                        self.training_window,
+                        self.include_cutoff_time,
+                    );
+                    let values = run.target(target_pos, &member_rows, &columns)?;
+                    if gathered.is_empty() {
+                        gathered = values
+                            .into_iter()
+                            .map(|outputs| outputs.into_iter().map(|a| vec![a]).collect())
+                            .collect();
+                    } else {
+                        for (column, outputs) in gathered.iter_mut().zip(values) {
+                            for (parts, a) in column.iter_mut().zip(outputs) {
+                                parts.push(a);
+                                if parts.len() == 64 {
+                                    let one = concat_parts(parts)?;
+                                    *parts = vec![one];
+                                }
+                            }
+                        }
+                    }
+                }
+                gathered
+                    .iter()
+                    .map(|column| column.iter().map(|parts| concat_parts(parts)).collect())
+                    .collect()
             })
             .collect();
 
         // Back to the caller's order.
         let mut position = vec![(0usize, 0usize); ids.len()];
-        for (g, (_, members)) in groups.iter().enumerate() {
-            for (k, &i) in members.iter().enumerate() {
-                position[i] = (g, k);
+        for (t, task) in tasks.iter().enumerate() {
+            let mut k = 0;
+            for (_, members) in task.iter() {
+                for &i in members {
+                    position[i] = (t, k);
+                    k += 1;
+                }
             }
         }
         let results: Vec<Vec<Vec<ArrayRef>>> = results.into_iter().collect::<Result<_>>()?;
@@ -307,6 +357,16 @@ impl<'a> FeatureMatrixBuilder<'a> {
             }
         }
         Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+    }
+}
+
+fn concat_parts(parts: &[ArrayRef]) -> Result<ArrayRef> {
+    match parts {
+        [one] => Ok(one.clone()),
+        _ => {
+            let parts: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+            Ok(arrow::compute::concat(&parts)?)
+        }
     }
 }
 

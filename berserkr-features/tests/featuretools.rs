@@ -590,3 +590,16 @@ fn results_do_not_depend_on_the_number_of_threads() {
     assert_eq!(one, run(2));
     assert_eq!(one, run(5));
 }
+
+#[test]
+fn no_instances_give_an_empty_matrix_with_every_column() {
+    let dir = testdata();
+    let es = fixture_entityset(&dir.join("retail_fixture.csv"), false, &[]);
+    let features = Dfs::new("customers").with_max_depth(2).build(&es).unwrap();
+    let matrix = FeatureMatrixBuilder::new(&es, &features)
+        .with_cutoff_times(Arc::new(Int64Array::from(Vec::<i64>::new())), vec![])
+        .build()
+        .unwrap();
+    assert_eq!(matrix.num_rows(), 0);
+    assert_eq!(matrix.num_columns(), 2 + features.output_names().len());
+}

@@ -391,14 +391,57 @@ impl AggregationPrimitive for Max {
 }
 
 /// The non-null values of each group, in row order.
-fn grouped_values(values: &Float64Array, groups: &Groups<'_>) -> Vec<Vec<f64>> {
-    let mut out = vec![Vec::new(); groups.len()];
-    for (row, &g) in groups.ids().iter().enumerate() {
-        if let Some(v) = present(values, row) {
-            out[g as usize].push(v);
+fn grouped_values(values: &Float64Array, groups: &Groups<'_>) -> Bucketed<f64> {
+    Bucketed::new(
+        groups,
+        groups
+            .ids()
+            .iter()
+            .enumerate()
+            .filter_map(|(row, &g)| present(values, row).map(|v| (g, v))),
+    )
+}
+
+/// Items bucketed by group, in one flat array (no allocation per group).
+struct Bucketed<T> {
+    offsets: Vec<u32>,
+    items: Vec<T>,
+}
+
+impl<T: Copy + Default> Bucketed<T> {
+    /// `(group, item)` pairs, kept in order within each group.
+    fn new(groups: &Groups<'_>, pairs: impl Iterator<Item = (u32, T)> + Clone) -> Self {
+        let mut offsets = vec![0u32; groups.len() + 1];
+        for (g, _) in pairs.clone() {
+            offsets[g as usize + 1] += 1;
         }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut next = offsets.clone();
+        let mut items = vec![T::default(); offsets[groups.len()] as usize];
+        for (g, item) in pairs {
+            items[next[g as usize] as usize] = item;
+            next[g as usize] += 1;
+        }
+        Self { offsets, items }
     }
-    out
+
+    fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    fn group(&self, g: usize) -> &[T] {
+        &self.items[self.offsets[g] as usize..self.offsets[g + 1] as usize]
+    }
+
+    fn group_mut(&mut self, g: usize) -> &mut [T] {
+        &mut self.items[self.offsets[g] as usize..self.offsets[g + 1] as usize]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[T]> + '_ {
+        (0..self.len()).map(|g| self.group(g))
+    }
 }
 
 /// `MEDIAN` of the non-null values.
@@ -413,9 +456,10 @@ impl AggregationPrimitive for Median {
         groups: &Groups<'_>,
         _: &Context,
     ) -> Result<Vec<ArrayRef>> {
-        let medians = grouped_values(numbers(self.name(), &inputs[0])?, groups)
-            .into_iter()
-            .map(|mut v| {
+        let mut grouped = grouped_values(numbers(self.name(), &inputs[0])?, groups);
+        let medians = (0..grouped.len())
+            .map(|g| {
+                let v = grouped.group_mut(g);
                 if v.is_empty() {
                     return f64::NAN;
                 }
@@ -477,7 +521,7 @@ impl AggregationPrimitive for Skew {
     ) -> Result<Vec<ArrayRef>> {
         let skews = grouped_values(numbers(self.name(), &inputs[0])?, groups)
             .iter()
-            .map(|v| skewness(v))
+            .map(skewness)
             .collect();
         Ok(vec![output(skews)])
     }
@@ -529,39 +573,51 @@ fn sort_keys(name: &str, array: &ArrayRef) -> Result<Vec<Option<u64>>> {
 
 /// For each group, its (key, count, first row) in key order.
 fn value_counts(keys: &[Option<u64>], groups: &Groups<'_>) -> Vec<Vec<(u64, u32, u32)>> {
-    // Rows bucketed by group in one pass (row order kept), then each
-    // group's few keys sorted on their own: no sort of all the rows.
-    let mut offsets = vec![0u32; groups.len() + 1];
-    for (&g, k) in groups.ids().iter().zip(keys) {
-        if k.is_some() {
-            offsets[g as usize + 1] += 1;
-        }
-    }
-    for i in 1..offsets.len() {
-        offsets[i] += offsets[i - 1];
-    }
-    let mut next = offsets.clone();
-    let mut bucketed = vec![(0u64, 0u32); offsets[groups.len()] as usize];
-    for (row, (&g, k)) in groups.ids().iter().zip(keys).enumerate() {
-        if let Some(k) = k {
-            bucketed[next[g as usize] as usize] = (*k, row as u32);
-            next[g as usize] += 1;
-        }
-    }
-    let mut out = Vec::with_capacity(groups.len());
-    for g in 0..groups.len() {
-        let pairs = &mut bucketed[offsets[g] as usize..offsets[g + 1] as usize];
-        pairs.sort_unstable();
-        let mut counts: Vec<(u64, u32, u32)> = Vec::new();
-        for &(k, row) in pairs.iter() {
-            match counts.last_mut() {
-                Some(last) if last.0 == k => last.1 += 1,
-                _ => counts.push((k, 1, row)),
+    sorted_keys_by_group(keys, groups)
+        .iter()
+        .map(|pairs| {
+            let mut counts: Vec<(u64, u32, u32)> = Vec::new();
+            for &(k, row) in pairs {
+                match counts.last_mut() {
+                    Some(last) if last.0 == k => last.1 += 1,
+                    _ => counts.push((k, 1, row)),
+                }
             }
-        }
-        out.push(counts);
+            counts
+        })
+        .collect()
+}
+
+/// Each group's (key, row) pairs, sorted by key then row. Rows are bucketed
+/// by group in one pass, then each group's few keys sorted on their own:
+/// no sort of all the rows.
+fn sorted_keys_by_group(keys: &[Option<u64>], groups: &Groups<'_>) -> Bucketed<(u64, u32)> {
+    let mut bucketed = Bucketed::new(
+        groups,
+        groups
+            .ids()
+            .iter()
+            .zip(keys)
+            .enumerate()
+            .filter_map(|(row, (&g, k))| k.map(|k| (g, (k, row as u32)))),
+    );
+    for g in 0..bucketed.len() {
+        bucketed.group_mut(g).sort_unstable();
     }
-    out
+    bucketed
+}
+
+/// Runs of equal keys in a sorted group: (key, count, first row).
+fn runs(pairs: &[(u64, u32)]) -> impl Iterator<Item = (u64, u32, u32)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let &(k, row) = pairs.get(i)?;
+        let start = i;
+        while i < pairs.len() && pairs[i].0 == k {
+            i += 1;
+        }
+        Some((k, (i - start) as u32, row))
+    })
 }
 
 /// The values at `rows` (`None`: null) of `array`, keeping its type.
@@ -589,11 +645,11 @@ impl AggregationPrimitive for Mode {
         _: &Context,
     ) -> Result<Vec<ArrayRef>> {
         let keys = sort_keys(self.name(), &inputs[0])?;
-        let rows: Vec<Option<u32>> = value_counts(&keys, groups)
+        let rows: Vec<Option<u32>> = sorted_keys_by_group(&keys, groups)
             .iter()
-            .map(|counts| {
+            .map(|pairs| {
                 let mut best: Option<(u32, u32)> = None;
-                for &(_, count, row) in counts {
+                for (_, count, row) in runs(pairs) {
                     if best.is_none_or(|(c, _)| count > c) {
                         best = Some((count, row));
                     }
@@ -625,9 +681,9 @@ impl AggregationPrimitive for NumUnique {
     ) -> Result<Vec<ArrayRef>> {
         let keys = sort_keys(self.name(), &inputs[0])?;
         Ok(vec![output(
-            value_counts(&keys, groups)
+            sorted_keys_by_group(&keys, groups)
                 .iter()
-                .map(|c| c.len() as f64)
+                .map(|pairs| runs(pairs).count() as f64)
                 .collect(),
         )])
     }
