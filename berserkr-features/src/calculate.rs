@@ -318,7 +318,7 @@ impl<'a> FeatureMatrixBuilder<'a> {
                 }
             }
         }
-        let results: Vec<Vec<Vec<ArrayRef>>> = results.into_iter().collect::<Result<_>>()?;
+        let mut results: Vec<Vec<Vec<ArrayRef>>> = results.into_iter().collect::<Result<_>>()?;
         let mut fields = vec![Field::new(
             target.index().name(),
             original_id_type(ids.data_type()),
@@ -337,16 +337,27 @@ impl<'a> FeatureMatrixBuilder<'a> {
         for (c, &feature) in columns.iter().enumerate() {
             let names = graph.get(feature).output_names();
             for (o, name) in names.iter().enumerate() {
-                let parts: Vec<&dyn Array> = results.iter().map(|r| r[c][o].as_ref()).collect();
-                let all = arrow::compute::concat(&parts)?;
-                let offsets: Vec<usize> = results
+                // Each task's part is released once the column is built, so
+                // the matrix is never held twice.
+                let owned: Vec<ArrayRef> = results
+                    .iter_mut()
+                    .map(|r| {
+                        std::mem::replace(
+                            &mut r[c][o],
+                            arrow::array::new_null_array(&DataType::Null, 0),
+                        )
+                    })
+                    .collect();
+                let offsets: Vec<usize> = owned
                     .iter()
-                    .scan(0, |acc, r| {
+                    .scan(0, |acc, part| {
                         let start = *acc;
-                        *acc += r[c][o].len();
+                        *acc += part.len();
                         Some(start)
                     })
                     .collect();
+                let all = concat_parts(&owned)?;
+                drop(owned);
                 let indices: UInt32Array = position
                     .iter()
                     .map(|&(g, k)| Some((offsets[g] + k) as u32))

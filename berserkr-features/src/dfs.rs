@@ -268,10 +268,11 @@ impl Dfs {
     }
 
     /// Leave out, while generating, features that cannot carry information:
-    /// aggregations and transforms of id columns (such as
-    /// `MODE(invoices.CustomerID)`) and aggregations that duplicate another
-    /// one's values by construction (`MEAN` of a one-row group). Off by
-    /// default, so that the features are Featuretools' own.
+    /// aggregations of numeric id columns (such as
+    /// `MODE(transactions.invoices.CustomerID)`), and every feature of a
+    /// column that is constant or equal to an earlier column of its
+    /// dataframe. Off by default, so that the features are Featuretools'
+    /// own.
     pub fn with_pruning(mut self, prune: bool) -> Self {
         self.prune = prune;
         self
@@ -325,6 +326,50 @@ impl Dfs {
             .collect::<Result<_>>()?;
         transforms.sort_by_key(|p| format!("{}{}", p.name(), p.args()));
 
+        // With a cap, shallow features are made first and deeper levels only
+        // while the cap is not filled: the matrix's features come sorted by
+        // depth, so deeper ones could only come after the cap. On a large
+        // entity set most features are the deepest, and are never made.
+        let caps: Vec<Option<usize>> = match (self.max_features, self.max_depth) {
+            (Some(_), Some(d)) => (0..=d).map(Some).collect(),
+            (Some(_), None) => (0..=MAX_CAPPED_DEPTH).map(Some).chain([None]).collect(),
+            (None, _) => vec![None],
+        };
+        let mut made = None;
+        for cap in caps {
+            let (graph, columns) = self.synthesize(
+                es,
+                cap,
+                aggregations.clone(),
+                transforms.clone(),
+                where_primitives.clone(),
+            )?;
+            let filled = self.max_features.is_some_and(|n| columns.len() >= n);
+            made = Some((graph, columns));
+            if filled {
+                break;
+            }
+        }
+        let (graph, mut columns) = made.ok_or_else(|| Error::Definitions {
+            reason: "no depth to synthesise".to_string(),
+        })?;
+        if let Some(n) = self.max_features {
+            columns.truncate(n);
+        }
+        FeatureSet::new(self.target.clone(), graph, columns)
+    }
+
+    /// One run of deep feature synthesis, making no feature deeper than
+    /// `depth_cap`: the graph and the target's features, sorted by depth
+    /// and filtered.
+    fn synthesize(
+        &self,
+        es: &EntitySet,
+        depth_cap: Option<usize>,
+        aggregations: Vec<Arc<dyn AggregationPrimitive>>,
+        transforms: Vec<Arc<dyn TransformPrimitive>>,
+        where_primitives: Vec<Arc<dyn AggregationPrimitive>>,
+    ) -> Result<(FeatureGraph, Vec<FeatureId>)> {
         let mut run = Synthesis {
             es,
             options: self,
@@ -335,6 +380,12 @@ impl Dfs {
             all: HashMap::new(),
             where_clauses: HashMap::new(),
             seeds: HashSet::new(),
+            depth_cap,
+            uninformative: if self.prune {
+                uninformative_columns(es)
+            } else {
+                HashSet::new()
+            },
         };
         let depth = self.max_depth.map(|d| d as i64);
         run.run_dfs(&self.target, depth)?;
@@ -364,12 +415,75 @@ impl Dfs {
             !self.drop_contains.iter().any(|c| name.contains(c.as_str()))
                 && !self.drop_exact.iter().any(|e| e == name)
         });
-        if let Some(n) = self.max_features {
-            columns.truncate(n);
-        }
-        FeatureSet::new(self.target.clone(), run.graph, columns)
+        Ok((run.graph, columns))
     }
 }
+
+/// Columns that carry no information of their own: constant ones, and
+/// those equal to an earlier column of the same dataframe. The index, time
+/// index and keys are never listed: the entity set's structure needs them.
+fn uninformative_columns(es: &EntitySet) -> HashSet<(String, String)> {
+    let mut out = HashSet::new();
+    for frame in es.dataframes() {
+        let mut kept: Vec<&arrow::array::ArrayRef> = Vec::new();
+        for column in frame.columns() {
+            let structural = [
+                SemanticTag::Index,
+                SemanticTag::TimeIndex,
+                SemanticTag::ForeignKey,
+            ]
+            .iter()
+            .any(|t| column.schema().has_tag(*t));
+            if structural {
+                continue;
+            }
+            let values = column.values();
+            let constant = is_constant(values.as_ref());
+            let duplicate = kept.iter().any(|k| k.as_ref() == values.as_ref());
+            if constant || duplicate {
+                out.insert((frame.name().to_string(), column.name().to_string()));
+            } else {
+                kept.push(values);
+            }
+        }
+    }
+    out
+}
+
+/// Whether every value is the same (nulls included: all null, or none null
+/// and one value).
+fn is_constant(values: &dyn arrow::array::Array) -> bool {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Float64Type, TimestampNanosecondType, UInt32Type};
+    let n = values.len();
+    if n < 2 || values.null_count() == n {
+        return true;
+    }
+    if values.null_count() > 0 {
+        return false;
+    }
+    if let Some(v) = values.as_primitive_opt::<Float64Type>() {
+        let first = v.value(0);
+        return v.values().iter().all(|x| x.to_bits() == first.to_bits());
+    }
+    if let Some(v) = values.as_primitive_opt::<TimestampNanosecondType>() {
+        let first = v.value(0);
+        return v.values().iter().all(|&x| x == first);
+    }
+    if let Some(v) = values.as_boolean_opt() {
+        let t = v.true_count();
+        return t == 0 || t == n;
+    }
+    if let Some(v) = values.as_dictionary_opt::<UInt32Type>() {
+        let first = v.keys().value(0);
+        return v.keys().values().iter().all(|&k| k == first);
+    }
+    false
+}
+
+/// The deepest level a capped run without a max depth tries before the
+/// unbounded run.
+const MAX_CAPPED_DEPTH: usize = 4;
 
 /// Features of one dataframe, in the order made.
 #[derive(Debug, Default)]
@@ -388,6 +502,14 @@ struct Synthesis<'a> {
     all: HashMap<String, Made>,
     where_clauses: HashMap<String, Vec<FeatureId>>,
     seeds: HashSet<FeatureId>,
+    /// Features deeper than this are not made (the search itself still
+    /// runs to the max depth, so the shallower ones are exactly those of
+    /// the whole run, in the same order).
+    depth_cap: Option<usize>,
+    /// With pruning: columns that are constant, or equal to an earlier
+    /// column of their dataframe, so that every feature made of them would
+    /// be constant or a duplicate.
+    uninformative: HashSet<(String, String)>,
 }
 
 /// A feature's primitive as stacking rules see it: the primitive of the
@@ -418,6 +540,9 @@ impl Synthesis<'_> {
     }
 
     fn add(&mut self, feature: FeatureId) {
+        if self.depth_cap.is_some_and(|cap| self.depth(feature) > cap) {
+            return;
+        }
         let f = self.graph.get(feature);
         let made = self.all.entry(f.dataframe().to_string()).or_default();
         if made.names.insert(f.name().to_string()) {
@@ -431,6 +556,12 @@ impl Synthesis<'_> {
             .ignore_columns
             .get(dataframe)
             .is_some_and(|c| c.contains(column))
+        {
+            return true;
+        }
+        if self
+            .uninformative
+            .contains(&(dataframe.to_string(), column.to_string()))
         {
             return true;
         }
@@ -747,11 +878,14 @@ impl Synthesis<'_> {
                 .any(|&f| numeric_key.accepts(self.graph.get(f).schema()))
         });
         if self.options.prune {
-            // Ids carry no information as numbers or labels.
+            // A numeric id is a name, not a quantity: its MODE, MEAN or SUM
+            // says nothing. (A label id such as a stock code is kept: the
+            // MODE of the items bought is the favourite item.)
             out.retain(|m| {
                 !m.iter().any(|&f| {
                     let s = self.graph.get(f).schema();
-                    s.has_tag(SemanticTag::ForeignKey) || s.has_tag(SemanticTag::Index)
+                    (s.has_tag(SemanticTag::ForeignKey) || s.has_tag(SemanticTag::Index))
+                        && !s.is_categorical()
                 }) || primitive.name() == "count"
             });
         }

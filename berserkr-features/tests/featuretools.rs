@@ -46,7 +46,7 @@ fn read_text_csv(path: &Path) -> RecordBatch {
     read_csv(path, Arc::new(Schema::new(fields)))
 }
 
-fn fixture_entityset(csv: &Path, last_time_indexes: bool, interesting: &[String]) -> EntitySet {
+fn fixture_transactions(csv: &Path) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("InvoiceNo", DataType::Utf8, false),
         Field::new("StockCode", DataType::Utf8, false),
@@ -61,7 +61,11 @@ fn fixture_entityset(csv: &Path, last_time_indexes: bool, interesting: &[String]
         Field::new("CustomerID", DataType::Float64, true),
         Field::new("Country", DataType::Utf8, false),
     ]));
-    let mut es = retail_entityset(&read_csv(csv, schema)).unwrap();
+    read_csv(csv, schema)
+}
+
+fn fixture_entityset(csv: &Path, last_time_indexes: bool, interesting: &[String]) -> EntitySet {
+    let mut es = retail_entityset(&fixture_transactions(csv)).unwrap();
     if !interesting.is_empty() {
         let values: Vec<&str> = interesting.iter().map(String::as_str).collect();
         es.set_interesting_values("transactions", "StockCode", &values)
@@ -602,4 +606,147 @@ fn no_instances_give_an_empty_matrix_with_every_column() {
         .unwrap();
     assert_eq!(matrix.num_rows(), 0);
     assert_eq!(matrix.num_columns(), 2 + features.output_names().len());
+}
+
+#[test]
+fn a_cap_on_features_gives_the_first_features_of_the_whole_run() {
+    let dir = testdata();
+    let es = fixture_entityset(&dir.join("retail_fixture.csv"), false, &[]);
+    let all: Vec<String> = Dfs::new("customers")
+        .with_max_depth(2)
+        .build(&es)
+        .unwrap()
+        .names()
+        .map(str::to_string)
+        .collect();
+    for cap in [1, 5, 12, 30, 60, all.len(), all.len() + 10] {
+        let capped: Vec<String> = Dfs::new("customers")
+            .with_max_depth(2)
+            .with_max_features(cap)
+            .build(&es)
+            .unwrap()
+            .names()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(capped, all[..cap.min(all.len())], "cap {cap}");
+    }
+}
+
+#[test]
+fn pruning_leaves_out_constant_duplicate_and_id_features() {
+    let dir = testdata();
+    let transactions = fixture_transactions(&dir.join("retail_fixture.csv"));
+    // A constant column and a copy of another one.
+    let n = transactions.num_rows();
+    let mut fields: Vec<Field> = transactions
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut columns = transactions.columns().to_vec();
+    fields.push(Field::new("Currency", DataType::Utf8, false));
+    columns.push(Arc::new(arrow::array::StringArray::from(vec!["GBP"; n])));
+    fields.push(Field::new("PriceAgain", DataType::Float64, false));
+    columns.push(transactions.column_by_name("UnitPrice").unwrap().clone());
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    let es = retail_entityset(&batch).unwrap();
+    let names = |prune| -> Vec<String> {
+        Dfs::new("customers")
+            .with_max_depth(2)
+            .with_aggregations(&["mode", "mean", "count", "num_unique"])
+            .with_pruning(prune)
+            .build(&es)
+            .unwrap()
+            .names()
+            .map(str::to_string)
+            .collect()
+    };
+    let all = names(false);
+    let pruned = names(true);
+    let uninformative =
+        |n: &String| n.contains("Currency") || n.contains("PriceAgain") || n.contains("CustomerID");
+    assert!(all.iter().any(uninformative), "{all:?}");
+    assert!(!pruned.iter().any(uninformative), "{pruned:?}");
+    // Everything else is kept.
+    let rest: Vec<&String> = all.iter().filter(|n| !uninformative(n)).collect();
+    assert_eq!(pruned.iter().collect::<Vec<_>>(), rest);
+}
+
+#[test]
+fn several_windows_in_one_call_are_named_and_computed_apart() {
+    use arrow::array::{Float64Array, TimestampNanosecondArray};
+    use berserkr_features::DataframeBuilder;
+    const DAY: i64 = 86_400_000_000_000;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("customer", DataType::Int64, false),
+        Field::new(
+            "time",
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            false,
+        ),
+        Field::new("amount", DataType::Float64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(vec![0, 1, 2, 3])),
+            Arc::new(Int64Array::from(vec![7, 7, 7, 8])),
+            Arc::new(TimestampNanosecondArray::from(vec![
+                0,
+                10 * DAY,
+                40 * DAY,
+                44 * DAY,
+            ])),
+            Arc::new(Float64Array::from(vec![1.0, 2.0, 4.0, 8.0])),
+        ],
+    )
+    .unwrap();
+    let mut es = EntitySet::new("shop");
+    es.add_dataframe(DataframeBuilder::new("orders", batch, "id").with_time_index("time"))
+        .unwrap();
+    es.normalize("orders", "customers", "customer", &[])
+        .unwrap();
+    let features = Dfs::new("customers")
+        .with_max_depth(1)
+        .with_aggregations(&["sum"])
+        .with_transforms(&[])
+        .with_windows(&[Window::days(30), Window::days(90)])
+        .build(&es)
+        .unwrap();
+    let names: Vec<&str> = features.names().collect();
+    assert_eq!(
+        names,
+        [
+            "SUM(orders.amount)",
+            "SUM(orders.amount, Last 30 Days)",
+            "SUM(orders.amount, Last 90 Days)"
+        ]
+    );
+    let matrix = FeatureMatrixBuilder::new(&es, &features)
+        .with_cutoff_times(
+            Arc::new(Int64Array::from(vec![7, 7])),
+            vec![45 * DAY, 40 * DAY],
+        )
+        .build()
+        .unwrap();
+    let column = |name: &str| -> Vec<Option<f64>> {
+        matrix
+            .column_by_name(name)
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .iter()
+            .collect()
+    };
+    assert_eq!(column("SUM(orders.amount)"), [Some(7.0), Some(7.0)]);
+    // 30 days before day 45 is day 15: only day 40; before day 40, day 10 too.
+    assert_eq!(
+        column("SUM(orders.amount, Last 30 Days)"),
+        [Some(4.0), Some(6.0)]
+    );
+    assert_eq!(
+        column("SUM(orders.amount, Last 90 Days)"),
+        [Some(7.0), Some(7.0)]
+    );
 }
