@@ -21,6 +21,18 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] berserkr_io::Error),
 
+    /// An Arrow kernel failed.
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
+
+    /// Deep feature synthesis failed.
+    #[error(transparent)]
+    Features(#[from] berserkr_features::Error),
+
+    /// A model stage failed.
+    #[error(transparent)]
+    Model(#[from] berserkr_model::Error),
+
     /// A worker thread panicked or was cancelled.
     #[error("a worker thread failed: {source}")]
     Worker {
@@ -39,6 +51,12 @@ impl From<Error> for berserkr_io::Error {
                 berserkr_io::Error::InvalidOption { option, reason }
             }
             Error::Io(inner) => inner,
+            other @ (Error::Arrow(_) | Error::Features(_) | Error::Model(_)) => {
+                berserkr_io::Error::Io {
+                    path: "<pipeline>".into(),
+                    source: std::io::Error::other(other.to_string()),
+                }
+            }
             Error::Worker { source } => berserkr_io::Error::Io {
                 path: "<worker>".into(),
                 source: std::io::Error::other(source),

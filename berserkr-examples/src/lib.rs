@@ -4,6 +4,8 @@
 //!
 //! What the command and the examples share:
 //!
+//! - [`data`]: clean transactions from a bucket of daily exports, or from
+//!   the synthetic default;
 //! - [`synthetic`]: the seeded generator of Online-Retail-shaped data that
 //!   every example runs on by default, and that `berserkr generate` writes.
 #![warn(missing_docs)]
@@ -11,6 +13,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod data;
 pub mod error;
 pub mod synthetic;
 
