@@ -1,0 +1,1737 @@
+//! The purchase-likelihood problem: candidates, labels, features and time
+//! splits.
+//!
+//! Given clean transactions, a cutoff time `T` and a horizon `W`, a
+//! [`Problem`] makes one example per (customer, item) candidate: the
+//! question "will this customer buy this item in the `W` after `T`?", the
+//! answer when the data knows it, and features that see nothing after `T`.
+//! [`Problem::training_set`] stacks the examples of several cutoffs, each
+//! of whose label windows ends at or before the evaluation cutoff, so that
+//! a model trained on them has seen nothing of the evaluation labels.
+//!
+//! # Inputs
+//!
+//! Transactions and cancellations are Arrow [`RecordBatch`]es with the Online
+//! Retail column names (as `berserkr-io`'s reader and cleaner make them);
+//! columns are looked up by name and other columns are ignored:
+//!
+//! | Column | Type | Used for |
+//! |---|---|---|
+//! | `InvoiceNo` | any string type | counting purchases (transactions only) |
+//! | `StockCode` | any string type | the item |
+//! | `Description` | string, nullable | item features (DFS) |
+//! | `Quantity` | any number | units |
+//! | `InvoiceDate` | any timestamp unit, or castable to one | time |
+//! | `UnitPrice` | any number | spend (transactions only) |
+//! | `CustomerID` | any integer, or float holding one | the customer |
+//! | `Country` | string | customer features (DFS) |
+//!
+//! The transactions are assumed clean; a row with a null in one of the
+//! columns it needs, or with a `Quantity` that is not positive, is not a
+//! purchase and is ignored (the entity set behind the DFS features still
+//! holds it). The cancellations (returns, `InvoiceNo` starting with `C`)
+//! need `StockCode`, `Quantity`, `InvoiceDate` and `CustomerID`; their
+//! units are `|Quantity|`. A cancellations batch with no rows may have any
+//! schema, so `RecordBatch::new_empty(Arc::new(Schema::empty()))` stands for
+//! "no returns". Times are nanoseconds since the Unix epoch, as `i64`.
+//!
+//! # Definitions
+//!
+//! A **purchase** is one item on one invoice: the lines of an invoice that
+//! repeat an item count once, with their units and spend summed. "Seen at
+//! `T`" means at or before `T` (`InvoiceDate <= T`), as in Featuretools'
+//! cutoff times, so with `W` the horizon:
+//!
+//! * **Customers**: every customer with a purchase at or before `T`.
+//! * **Candidates** ([`CandidateSource`]): for each such customer, the items
+//!   they bought at or before `T` ([`CandidateSource::PastItems`]), the `K`
+//!   most popular items of the window `(T − W, T]`
+//!   ([`CandidateSource::Popular`]), or the union of both (the default).
+//!   Popularity is the number of purchases (invoices holding the item) in
+//!   the window, ties broken by units in the window, then by `StockCode`.
+//! * **Labels**: `true` when the customer bought the item in `(T, T + W]`
+//!   (after `T`, up to and including `T + W`). The labels are known
+//!   ([`Examples::labels`] is `Some`) when the transactions hold any
+//!   purchase after `T`; a cutoff at the end of the data, where a model is
+//!   used rather than judged, has none.
+//! * **Rows** are ordered by `CustomerID`, then by `StockCode`.
+//!
+//! # Features
+//!
+//! Every feature of a row at cutoff `T` is computed from the rows of the
+//! data at or before `T` only; `tests/problem.rs` checks it by computing the
+//! examples again on the data cut at `T` and comparing every value. The
+//! columns of [`Examples::features`] are, in order:
+//!
+//! 1. `customer.<name>`: the customer's deep features, one per output of the
+//!    customer [`FeatureSet`] (by default [`Dfs`] on `customers` at depth 2,
+//!    pruned, default primitives), computed by
+//!    [`FeatureMatrixBuilder`] with the cutoff `T`: `customer.COUNT(invoices)`.
+//! 2. `item.<name>`: the item's deep features (DFS on `products`), the same
+//!    way: `item.SUM(transactions.Quantity)`.
+//! 3. The features of this module, [`PROBLEM_FEATURES`]:
+//!
+//! | Name | Value |
+//! |---|---|
+//! | `pair.times_bought` | the customer's purchases of the item at or before `T` |
+//! | `pair.times_bought_last_window` | the same, in `(T − W, T]` |
+//! | `pair.quantity_bought` | units of those purchases |
+//! | `pair.spend` | `Σ Quantity × UnitPrice` of those purchases |
+//! | `pair.spend_share` | `pair.spend` over the customer's whole spend (NaN if that is 0) |
+//! | `pair.invoice_share` | `pair.times_bought` over the customer's invoices |
+//! | `pair.days_since_last_bought` | days from the last purchase to `T` (NaN if never) |
+//! | `pair.days_since_first_bought` | days from the first purchase to `T` (NaN if never) |
+//! | `pair.mean_days_between_purchases` | (last − first) / (purchases − 1), in days (NaN below 2) |
+//! | `pair.times_returned` | the customer's cancellation lines of the item |
+//! | `pair.quantity_returned` | units of those lines |
+//! | `item.purchases_last_window` | the item's purchases in `(T − W, T]` (its popularity) |
+//! | `item.purchases_previous_window` | the same in `(T − 2W, T − W]` |
+//! | `item.trend` | `ln((last + 1) / (previous + 1))` of the two above |
+//! | `item.popularity_rank` | 1 for the most popular item of `(T − W, T]` (NaN if unsold there) |
+//!
+//! Missing values are NaN. Deep features that are not numbers are encoded:
+//! a boolean as 1 or 0; a categorical (a dictionary or string, such as the
+//! customer's `Country`) as the **frequency** of its value, the share of the
+//! matrix's entities (the candidate customers, or items, at `T`) that have
+//! the same value. The frequency uses only the entities seen at `T`, so it
+//! leaks nothing, and it needs no stored vocabulary to score new data. (The
+//! default pruned DFS leaves only `Country`; unpruned DFS adds `MODE`s of
+//! ids, which frequency encoding turns into little more than noise.)
+//!
+//! # Basic usage
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+//! # use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+//! use berserkr_model::problem::{CandidateSource, NANOS_PER_DAY, ProblemBuilder};
+//!
+//! # let schema = Arc::new(Schema::new(vec![
+//! #     Field::new("InvoiceNo", DataType::Utf8, false),
+//! #     Field::new("StockCode", DataType::Utf8, false),
+//! #     Field::new("Description", DataType::Utf8, true),
+//! #     Field::new("Quantity", DataType::Int64, false),
+//! #     Field::new("InvoiceDate", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+//! #     Field::new("UnitPrice", DataType::Float64, false),
+//! #     Field::new("CustomerID", DataType::Int64, true),
+//! #     Field::new("Country", DataType::Utf8, false),
+//! # ]));
+//! # let day = 86_400_000_000_i64; // in microseconds
+//! # let transactions = RecordBatch::try_new(schema.clone(), vec![
+//! #     Arc::new(StringArray::from(vec!["1", "1", "2", "3", "4"])),
+//! #     Arc::new(StringArray::from(vec!["A", "B", "A", "B", "A"])),
+//! #     Arc::new(StringArray::from(vec![Some("MUG"), Some("JUG"), Some("MUG"), Some("JUG"), Some("MUG")])),
+//! #     Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5])),
+//! #     Arc::new(TimestampMicrosecondArray::from(vec![0, 0, day, 2 * day, 11 * day])),
+//! #     Arc::new(Float64Array::from(vec![1.0, 2.0, 1.0, 2.0, 1.0])),
+//! #     Arc::new(Int64Array::from(vec![7, 7, 8, 8, 8])),
+//! #     Arc::new(StringArray::from(vec!["France"; 5])),
+//! # ]).unwrap();
+//! # let cancellations = RecordBatch::new_empty(schema);
+//! // Customer 7 bought A and B on day 0; customer 8 bought A on day 1,
+//! // B on day 2 and A again on day 11.
+//! let problem = ProblemBuilder::new()
+//!     .with_horizon_days(10)
+//!     .with_candidates(CandidateSource::PastItems)
+//!     .build()?;
+//! let examples = problem.examples(&transactions, &cancellations, 3 * NANOS_PER_DAY)?;
+//!
+//! assert_eq!(examples.groups(), &[7, 7, 8, 8]);
+//! assert_eq!(examples.labels(), Some(&[false, false, true, false][..]));
+//! assert_eq!(examples.features().nrows(), 4);
+//! let times_bought = examples.feature("pair.times_bought").unwrap();
+//! assert_eq!(times_bought.to_vec(), [1.0, 1.0, 1.0, 1.0]);
+//! # Ok::<(), berserkr_model::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampNanosecondArray, UInt32Array,
+};
+use arrow::compute::{cast, concat_batches, filter_record_batch, take};
+use arrow::datatypes::{
+    DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
+    UInt32Type,
+};
+use berserkr_features::retail::retail_entityset;
+use berserkr_features::{Dfs, EntitySet, FeatureMatrixBuilder, FeatureSet};
+use ndarray::{Array2, ArrayView1, Axis};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Nanoseconds in a day.
+pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+
+/// The names of the features this module computes, the last columns of
+/// [`Examples::features`]; see the [module](self) docs for each.
+pub const PROBLEM_FEATURES: [&str; 15] = [
+    "pair.times_bought",
+    "pair.times_bought_last_window",
+    "pair.quantity_bought",
+    "pair.spend",
+    "pair.spend_share",
+    "pair.invoice_share",
+    "pair.days_since_last_bought",
+    "pair.days_since_first_bought",
+    "pair.mean_days_between_purchases",
+    "pair.times_returned",
+    "pair.quantity_returned",
+    "item.purchases_last_window",
+    "item.purchases_previous_window",
+    "item.trend",
+    "item.popularity_rank",
+];
+
+/// The number of [`PROBLEM_FEATURES`].
+const P: usize = PROBLEM_FEATURES.len();
+
+/// The prefix of the customers' deep feature names.
+pub const CUSTOMER_PREFIX: &str = "customer.";
+
+/// The prefix of the items' deep feature names.
+pub const ITEM_PREFIX: &str = "item.";
+
+/// The names of the columns of [`Examples::pairs`].
+pub const PAIR_COLUMNS: [&str; 4] = ["CustomerID", "StockCode", "cutoff", "label"];
+
+/// Which items are a customer's candidates at a cutoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CandidateSource {
+    /// The items the customer bought at or before the cutoff.
+    PastItems,
+    /// The `K` most popular items of the horizon before the cutoff.
+    Popular,
+    /// Both, each item once (the default).
+    #[default]
+    Both,
+}
+
+impl CandidateSource {
+    fn past_items(self) -> bool {
+        matches!(self, Self::PastItems | Self::Both)
+    }
+
+    fn popular(self) -> bool {
+        matches!(self, Self::Popular | Self::Both)
+    }
+}
+
+/// Where the deep features of customers or items come from.
+#[derive(Debug, Clone)]
+enum FeatureSource {
+    /// Synthesized on each entity set.
+    Dfs(Box<Dfs>),
+    /// Given definitions (loaded with [`FeatureSet::from_json`], say).
+    Fixed(FeatureSet),
+}
+
+impl FeatureSource {
+    fn build(&self, es: &EntitySet, target: &'static str) -> Result<FeatureSet> {
+        let features = match self {
+            Self::Dfs(dfs) => dfs.build(es).map_err(features_error)?,
+            Self::Fixed(features) => features.clone(),
+        };
+        check_target(&features, target)?;
+        Ok(features)
+    }
+}
+
+/// The options of a [`Problem`], checked by [`ProblemBuilder::build`].
+///
+/// | Name | Default | Purpose | Range |
+/// |---|---|---|---|
+/// | horizon `W` | 30 days | label window `(T, T + W]`; popularity window `(T − W, T]` | > 0 |
+/// | top popular `K` | 100 | popular candidates per customer | ≥ 1 when popular items are candidates |
+/// | candidates | [`CandidateSource::Both`] | past items, popular items or both | |
+/// | customer features | DFS on `customers`, depth 2, pruned | `customer.` columns | target `customers` |
+/// | item features | DFS on `products`, depth 2, pruned | `item.` columns | target `products` |
+/// | deep features | on | off: only [`PROBLEM_FEATURES`] | |
+///
+/// ```
+/// use berserkr_model::problem::{CandidateSource, ProblemBuilder};
+///
+/// let problem = ProblemBuilder::new()
+///     .with_horizon_days(14)
+///     .with_top_popular(50)
+///     .with_candidates(CandidateSource::Both)
+///     .build()?;
+/// assert_eq!(problem.top_popular(), 50);
+/// assert!(ProblemBuilder::new().with_horizon_days(0).build().is_err());
+/// # Ok::<(), berserkr_model::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProblemBuilder {
+    horizon: Duration,
+    top_popular: usize,
+    candidates: CandidateSource,
+    customer_features: FeatureSource,
+    item_features: FeatureSource,
+    deep_features: bool,
+}
+
+impl Default for ProblemBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProblemBuilder {
+    /// The default problem: 30 days, the 100 most popular items and the
+    /// customer's past items, pruned depth-2 DFS features.
+    pub fn new() -> Self {
+        Self {
+            horizon: Duration::from_secs(30 * 86_400),
+            top_popular: 100,
+            candidates: CandidateSource::Both,
+            customer_features: FeatureSource::Dfs(Box::new(
+                Dfs::new("customers").with_max_depth(2).with_pruning(true),
+            )),
+            item_features: FeatureSource::Dfs(Box::new(
+                Dfs::new("products").with_max_depth(2).with_pruning(true),
+            )),
+            deep_features: true,
+        }
+    }
+
+    /// The horizon `W` (default 30 days): labels look at `(T, T + W]`,
+    /// popularity at `(T − W, T]`.
+    pub fn with_horizon(mut self, horizon: Duration) -> Self {
+        self.horizon = horizon;
+        self
+    }
+
+    /// The horizon in days (default 30).
+    pub fn with_horizon_days(self, days: u32) -> Self {
+        self.with_horizon(Duration::from_secs(u64::from(days) * 86_400))
+    }
+
+    /// How many of the most popular items are candidates (default 100).
+    pub fn with_top_popular(mut self, k: usize) -> Self {
+        self.top_popular = k;
+        self
+    }
+
+    /// Which items are candidates (default [`CandidateSource::Both`]).
+    pub fn with_candidates(mut self, source: CandidateSource) -> Self {
+        self.candidates = source;
+        self
+    }
+
+    /// The deep feature synthesis of customer features (default
+    /// `Dfs::new("customers").with_max_depth(2).with_pruning(true)`); its
+    /// target must be `customers`.
+    pub fn with_customer_dfs(mut self, dfs: Dfs) -> Self {
+        self.customer_features = FeatureSource::Dfs(Box::new(dfs));
+        self
+    }
+
+    /// The deep feature synthesis of item features (default
+    /// `Dfs::new("products").with_max_depth(2).with_pruning(true)`); its
+    /// target must be `products`.
+    pub fn with_item_dfs(mut self, dfs: Dfs) -> Self {
+        self.item_features = FeatureSource::Dfs(Box::new(dfs));
+        self
+    }
+
+    /// Fixed customer feature definitions instead of a synthesis, such as
+    /// those a trained model was saved with ([`FeatureSet::from_json`]).
+    pub fn with_customer_features(mut self, features: FeatureSet) -> Self {
+        self.customer_features = FeatureSource::Fixed(features);
+        self
+    }
+
+    /// Fixed item feature definitions instead of a synthesis.
+    pub fn with_item_features(mut self, features: FeatureSet) -> Self {
+        self.item_features = FeatureSource::Fixed(features);
+        self
+    }
+
+    /// Whether to compute the deep features of customers and items (default
+    /// `true`); without them the matrix holds [`PROBLEM_FEATURES`] only and
+    /// the transactions need no `Description` or `Country`.
+    pub fn with_deep_features(mut self, on: bool) -> Self {
+        self.deep_features = on;
+        self
+    }
+
+    /// Checks the options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] for a zero horizon, one beyond `i64`
+    /// nanoseconds, `K = 0` when popular items are candidates, or fixed
+    /// features of the wrong target.
+    pub fn build(self) -> Result<Problem> {
+        let horizon = i64::try_from(self.horizon.as_nanos())
+            .ok()
+            .filter(|&nanos| nanos > 0)
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "horizon",
+                reason: format!(
+                    "{:?} is not a positive span that fits in i64 nanoseconds",
+                    self.horizon
+                ),
+            })?;
+        if self.candidates.popular() && self.top_popular == 0 {
+            return Err(Error::InvalidParameter {
+                name: "top_popular",
+                reason: "popular candidates need K >= 1".to_string(),
+            });
+        }
+        if let FeatureSource::Fixed(features) = &self.customer_features {
+            check_target(features, "customers")?;
+        }
+        if let FeatureSource::Fixed(features) = &self.item_features {
+            check_target(features, "products")?;
+        }
+        Ok(Problem {
+            horizon,
+            top_popular: self.top_popular,
+            candidates: self.candidates,
+            customer_features: self.customer_features,
+            item_features: self.item_features,
+            deep_features: self.deep_features,
+        })
+    }
+}
+
+/// The purchase-likelihood problem with checked options, made by
+/// [`ProblemBuilder`]; see the [module](self) docs.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    horizon: i64,
+    top_popular: usize,
+    candidates: CandidateSource,
+    customer_features: FeatureSource,
+    item_features: FeatureSource,
+    deep_features: bool,
+}
+
+impl Problem {
+    /// The horizon `W` in nanoseconds.
+    pub fn horizon_nanos(&self) -> i64 {
+        self.horizon
+    }
+
+    /// The number `K` of popular candidates.
+    pub fn top_popular(&self) -> usize {
+        self.top_popular
+    }
+
+    /// Which items are candidates.
+    pub fn candidates(&self) -> CandidateSource {
+        self.candidates
+    }
+
+    /// The customer and item feature definitions this problem uses on an
+    /// entity set made by [`retail_entityset`], `None` without deep
+    /// features. Save them with [`FeatureSet::to_json`] to score new data
+    /// with the same columns.
+    ///
+    /// # Errors
+    ///
+    /// Those of the synthesis, as [`Error::Arrow`] wrapping the
+    /// `berserkr_features::Error`.
+    pub fn feature_sets(&self, es: &EntitySet) -> Result<Option<(FeatureSet, FeatureSet)>> {
+        if !self.deep_features {
+            return Ok(None);
+        }
+        Ok(Some((
+            self.customer_features.build(es, "customers")?,
+            self.item_features.build(es, "products")?,
+        )))
+    }
+
+    /// The examples at cutoff `cutoff` (nanoseconds since the epoch): the
+    /// candidates, their labels when the data holds purchases after the
+    /// cutoff, and their features.
+    ///
+    /// `cancellations` are the returns (an empty batch for none). See the
+    /// [module](self) docs for the definitions and an example.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] naming a missing column or one of the
+    /// wrong type; [`Error::Arrow`] for an Arrow error or one of the deep
+    /// features.
+    pub fn examples(
+        &self,
+        transactions: &RecordBatch,
+        cancellations: &RecordBatch,
+        cutoff: i64,
+    ) -> Result<Examples> {
+        self.examples_until(transactions, cancellations, &[cutoff], None)
+    }
+
+    /// The examples of every cutoff of `cutoffs`, stacked, for training a
+    /// model that is then judged at `evaluation_cutoff`.
+    ///
+    /// Each cutoff's label window `(T, T + W]` must end at or before the
+    /// evaluation cutoff, and the data after the evaluation cutoff is
+    /// dropped before anything is computed, so that no row (feature or
+    /// label) knows anything the evaluation labels hold.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] (`name: "cutoffs"`) when no cutoff is
+    /// given or a cutoff's label window ends after `evaluation_cutoff`;
+    /// otherwise those of [`Problem::examples`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use arrow::array::RecordBatch;
+    /// # use arrow::datatypes::Schema;
+    /// use berserkr_model::problem::{NANOS_PER_DAY, ProblemBuilder};
+    ///
+    /// # let transactions = RecordBatch::new_empty(Arc::new(Schema::empty()));
+    /// # let cancellations = transactions.clone();
+    /// let problem = ProblemBuilder::new().with_horizon_days(30).build()?;
+    /// let day = |d: i64| d * NANOS_PER_DAY;
+    /// // The window of day 80 ends on day 110, after the evaluation cutoff.
+    /// let refused = problem.training_set(&transactions, &cancellations, &[day(60), day(80)], day(100));
+    /// assert!(refused.unwrap_err().to_string().contains("after the evaluation cutoff"));
+    /// # Ok::<(), berserkr_model::Error>(())
+    /// ```
+    pub fn training_set(
+        &self,
+        transactions: &RecordBatch,
+        cancellations: &RecordBatch,
+        cutoffs: &[i64],
+        evaluation_cutoff: i64,
+    ) -> Result<Examples> {
+        if cutoffs.is_empty() {
+            return Err(Error::InvalidParameter {
+                name: "cutoffs",
+                reason: "a training set needs at least one cutoff".to_string(),
+            });
+        }
+        for &cutoff in cutoffs {
+            let end = cutoff.checked_add(self.horizon);
+            if end.is_none_or(|end| end > evaluation_cutoff) {
+                return Err(Error::InvalidParameter {
+                    name: "cutoffs",
+                    reason: format!(
+                        "the label window of training cutoff {} ends at {}, after the \
+                         evaluation cutoff {}: its labels would leak the evaluation's",
+                        format_nanos(cutoff),
+                        end.map_or_else(|| "overflow".to_string(), format_nanos),
+                        format_nanos(evaluation_cutoff)
+                    ),
+                });
+            }
+        }
+        self.examples_until(
+            transactions,
+            cancellations,
+            cutoffs,
+            Some(evaluation_cutoff),
+        )
+    }
+
+    /// The examples of `cutoffs`, stacked, on the data at or before `until`.
+    fn examples_until(
+        &self,
+        transactions: &RecordBatch,
+        cancellations: &RecordBatch,
+        cutoffs: &[i64],
+        until: Option<i64>,
+    ) -> Result<Examples> {
+        let history = History::new(transactions, cancellations, until)?;
+        let deep = if self.deep_features {
+            let kept = match until {
+                Some(until) => filter_until(transactions, until)?,
+                None => transactions.clone(),
+            };
+            let es = retail_entityset(&kept).map_err(features_error)?;
+            let (customers, items) = self.feature_sets(&es)?.ok_or_else(|| {
+                Error::Undefined("deep features are on but have no definitions".to_string())
+            })?;
+            Some((es, customers, items))
+        } else {
+            None
+        };
+        let blocks = cutoffs
+            .iter()
+            .map(|&cutoff| {
+                let block = history.block(self, cutoff);
+                let deep = match &deep {
+                    Some((es, customers, items)) => {
+                        Some(deep_block(&history, &block, es, customers, items, cutoff)?)
+                    }
+                    None => None,
+                };
+                Ok((block, deep))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut names = Vec::new();
+        if let Some((_, customers, items)) = &deep {
+            names.extend(
+                customers
+                    .output_names()
+                    .iter()
+                    .map(|n| format!("{CUSTOMER_PREFIX}{n}")),
+            );
+            names.extend(
+                items
+                    .output_names()
+                    .iter()
+                    .map(|n| format!("{ITEM_PREFIX}{n}")),
+            );
+        }
+        names.extend(PROBLEM_FEATURES.iter().map(|n| n.to_string()));
+        let mut examples = assemble(&history, &blocks, names, self.horizon)?;
+        if let Some((_, customers, items)) = deep {
+            examples.customer_features = Some(customers);
+            examples.item_features = Some(items);
+        }
+        Ok(examples)
+    }
+}
+
+/// Candidates with labels and features, row-aligned, made by
+/// [`Problem::examples`] or [`Problem::training_set`].
+///
+/// Row `i` is the question "does customer [`groups`](Self::groups)`[i]`
+/// buy item `pairs.StockCode[i]` in the horizon after
+/// [`cutoffs`](Self::cutoffs)`[i]`?"; its features are row `i` of
+/// [`features`](Self::features) and its answer `labels[i]`.
+#[derive(Clone)]
+pub struct Examples {
+    pairs: RecordBatch,
+    features: Array2<f64>,
+    feature_names: Vec<String>,
+    labels: Option<Vec<bool>>,
+    customers: Vec<i64>,
+    cutoffs: Vec<i64>,
+    horizon: i64,
+    customer_features: Option<FeatureSet>,
+    item_features: Option<FeatureSet>,
+}
+
+impl fmt::Debug for Examples {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Examples")
+            .field("rows", &self.len())
+            .field("features", &self.feature_names.len())
+            .field("labelled", &self.labels.is_some())
+            .field("horizon_nanos", &self.horizon)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Examples {
+    /// The (customer, item, cutoff, label) of each row: `CustomerID` Int64,
+    /// `StockCode` Utf8, `cutoff` Timestamp(ns), `label` Boolean (null when
+    /// the labels are unknown); see [`PAIR_COLUMNS`].
+    pub fn pairs(&self) -> &RecordBatch {
+        &self.pairs
+    }
+
+    /// The feature matrix, one row per pair, one column per
+    /// [`feature_names`](Self::feature_names) entry; NaN for missing.
+    pub fn features(&self) -> &Array2<f64> {
+        &self.features
+    }
+
+    /// The matrix, given up.
+    pub fn into_features(self) -> Array2<f64> {
+        self.features
+    }
+
+    /// The names of the feature columns: `customer.` and `item.` deep
+    /// features, then [`PROBLEM_FEATURES`].
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
+    /// The column of the feature named `name`, if there is one.
+    pub fn feature(&self, name: &str) -> Option<ArrayView1<'_, f64>> {
+        let position = self.feature_names.iter().position(|n| n == name)?;
+        Some(self.features.column(position))
+    }
+
+    /// Whether each customer bought the item in the label window, `None`
+    /// when the data held nothing after the cutoff (of some stacked part).
+    pub fn labels(&self) -> Option<&[bool]> {
+        self.labels.as_deref()
+    }
+
+    /// The customer of each row, the group of the per-customer metrics
+    /// ([`crate::metrics::precision_at_k`]). When several cutoffs are
+    /// stacked, group by (customer, cutoff) with [`cutoffs`](Self::cutoffs).
+    pub fn groups(&self) -> &[i64] {
+        &self.customers
+    }
+
+    /// The cutoff of each row, in nanoseconds since the epoch.
+    pub fn cutoffs(&self) -> &[i64] {
+        &self.cutoffs
+    }
+
+    /// The horizon `W` the examples were made with, in nanoseconds.
+    pub fn horizon_nanos(&self) -> i64 {
+        self.horizon
+    }
+
+    /// The customer feature definitions behind the `customer.` columns.
+    pub fn customer_features(&self) -> Option<&FeatureSet> {
+        self.customer_features.as_ref()
+    }
+
+    /// The item feature definitions behind the `item.` deep columns.
+    pub fn item_features(&self) -> Option<&FeatureSet> {
+        self.item_features.as_ref()
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.customers.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.customers.is_empty()
+    }
+
+    /// The rows of all `parts`, in order. The labels are known when every
+    /// part's are.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Undefined`] for no parts; [`Error::ShapeMismatch`] when the
+    /// parts' feature names or horizons differ.
+    pub fn stack(mut parts: Vec<Examples>) -> Result<Examples> {
+        if parts.len() == 1 {
+            return parts.pop().ok_or_else(nothing_to_stack);
+        }
+        let first = parts.first().ok_or_else(nothing_to_stack)?;
+        for part in &parts[1..] {
+            if part.feature_names != first.feature_names {
+                return Err(Error::ShapeMismatch(format!(
+                    "cannot stack examples with {} features on examples with {} other ones",
+                    part.feature_names.len(),
+                    first.feature_names.len()
+                )));
+            }
+            if part.horizon != first.horizon {
+                return Err(Error::ShapeMismatch(format!(
+                    "cannot stack examples of horizon {} ns on examples of horizon {} ns",
+                    part.horizon, first.horizon
+                )));
+            }
+        }
+        let pairs = concat_batches(&pair_schema(), parts.iter().map(|p| &p.pairs))?;
+        let views: Vec<_> = parts.iter().map(|p| p.features.view()).collect();
+        let features = ndarray::concatenate(Axis(0), &views)
+            .map_err(|e| Error::ShapeMismatch(format!("cannot stack the matrices: {e}")))?;
+        let labels = parts
+            .iter()
+            .map(|p| p.labels.as_deref())
+            .collect::<Option<Vec<_>>>()
+            .map(|labels| labels.concat());
+        let customers = parts.iter().flat_map(|p| p.customers.iter().copied());
+        let cutoffs = parts.iter().flat_map(|p| p.cutoffs.iter().copied());
+        Ok(Examples {
+            pairs,
+            features,
+            feature_names: first.feature_names.clone(),
+            labels,
+            customers: customers.collect(),
+            cutoffs: cutoffs.collect(),
+            horizon: first.horizon,
+            customer_features: first.customer_features.clone(),
+            item_features: first.item_features.clone(),
+        })
+    }
+}
+
+fn nothing_to_stack() -> Error {
+    Error::Undefined("no examples to stack".to_string())
+}
+
+/// The schema of [`Examples::pairs`].
+fn pair_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new(PAIR_COLUMNS[0], DataType::Int64, false),
+        Field::new(PAIR_COLUMNS[1], DataType::Utf8, false),
+        Field::new(
+            PAIR_COLUMNS[2],
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            false,
+        ),
+        Field::new(PAIR_COLUMNS[3], DataType::Boolean, true),
+    ]))
+}
+
+/// A `berserkr-features` error, kept whole as the source of an Arrow error.
+fn features_error(error: berserkr_features::Error) -> Error {
+    Error::Arrow(error.into())
+}
+
+fn check_target(features: &FeatureSet, target: &'static str) -> Result<()> {
+    if features.target() != target {
+        return Err(Error::InvalidParameter {
+            name: if target == "customers" {
+                "customer_features"
+            } else {
+                "item_features"
+            },
+            reason: format!(
+                "the features are of {:?}, not of {target:?}",
+                features.target()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The purchases and returns of the data, indexed for any cutoff.
+///
+/// Customers and items get dense ids in the order of `CustomerID` and
+/// `StockCode`, so that the data cut at a cutoff orders them the same way
+/// and every sum runs in the same order.
+#[derive(Debug)]
+pub(crate) struct History {
+    /// `CustomerID` of each dense customer id, ascending.
+    customers: Vec<i64>,
+    /// `StockCode` of each dense item id, ascending.
+    items: StringArray,
+    /// Every purchase, by (customer, item, time).
+    purchases: Vec<Purchase>,
+    /// The purchases of each (customer, item), by customer then item.
+    pairs: Vec<PairSpan>,
+    /// The span of `pairs` of each customer.
+    customer_pairs: Vec<Range<usize>>,
+    /// The time of each of the customers' invoices, by (customer, time).
+    invoice_times: Vec<i64>,
+    /// The span of `invoice_times` of each customer.
+    customer_invoices: Vec<Range<usize>>,
+    /// The time of each purchase, by (item, time).
+    sale_times: Vec<i64>,
+    /// `sale_units[i]`: the units of the sales before sale `i`, over all
+    /// items (integers, so differences are exact).
+    sale_units: Vec<f64>,
+    /// The span of `sale_times` of each item.
+    item_sales: Vec<Range<usize>>,
+    /// Every return, by (customer, item, time).
+    returns: Vec<Return>,
+    /// Whether some purchase is after each time asked: the latest one.
+    last_purchase: Option<i64>,
+}
+
+/// One item on one invoice.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Purchase {
+    pub(crate) time: i64,
+    pub(crate) quantity: f64,
+    pub(crate) spend: f64,
+}
+
+#[derive(Debug, Clone)]
+struct PairSpan {
+    item: u32,
+    purchases: Range<usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Return {
+    customer: u32,
+    item: u32,
+    time: i64,
+    units: f64,
+}
+
+/// One line of a transaction, with dense ids.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    customer: u32,
+    item: u32,
+    time: i64,
+    invoice: u32,
+    row: u32,
+    quantity: f64,
+    spend: f64,
+}
+
+const TRANSACTIONS: &str = "transactions";
+const CANCELLATIONS: &str = "cancellations";
+
+impl History {
+    /// Indexes the rows of `transactions` and `cancellations` at or before
+    /// `until` (all of them for `None`).
+    pub(crate) fn new(
+        transactions: &RecordBatch,
+        cancellations: &RecordBatch,
+        until: Option<i64>,
+    ) -> Result<Self> {
+        let invoices = strings(transactions, TRANSACTIONS, "InvoiceNo")?;
+        let codes = strings(transactions, TRANSACTIONS, "StockCode")?;
+        let quantities = numbers(transactions, TRANSACTIONS, "Quantity")?;
+        let prices = numbers(transactions, TRANSACTIONS, "UnitPrice")?;
+        let times = times(transactions, TRANSACTIONS, "InvoiceDate")?;
+        let ids = customer_ids(transactions, TRANSACTIONS, "CustomerID")?;
+        let until = until.unwrap_or(i64::MAX);
+        let rows: Vec<usize> = (0..transactions.num_rows())
+            .filter(|&r| {
+                invoices.is_valid(r)
+                    && codes.is_valid(r)
+                    && quantities.is_valid(r)
+                    && prices.is_valid(r)
+                    && times.is_valid(r)
+                    && ids.is_valid(r)
+                    && quantities.value(r) > 0.0
+                    && times.value(r) <= until
+            })
+            .collect();
+        if u32::try_from(transactions.num_rows()).is_err() {
+            return Err(Error::InvalidParameter {
+                name: TRANSACTIONS,
+                reason: format!("{} rows; at most 2^32 - 1", transactions.num_rows()),
+            });
+        }
+
+        let mut customers: Vec<i64> = rows.iter().map(|&r| ids.value(r)).collect();
+        customers.par_sort_unstable();
+        customers.dedup();
+        let (item_ids, items) = dense_strings(&codes, &rows)?;
+        let (invoice_ids, _) = dense_strings(&invoices, &rows)?;
+
+        let mut lines: Vec<Line> = rows
+            .par_iter()
+            .filter_map(|&r| {
+                let quantity = quantities.value(r);
+                Some(Line {
+                    customer: customers.binary_search(&ids.value(r)).ok()? as u32,
+                    item: item_ids[r],
+                    time: times.value(r),
+                    invoice: invoice_ids[r],
+                    row: r as u32,
+                    quantity,
+                    spend: quantity * prices.value(r),
+                })
+            })
+            .collect();
+        lines.par_sort_unstable_by_key(|l| (l.customer, l.item, l.time, l.invoice, l.row));
+
+        let mut purchases = Vec::with_capacity(lines.len());
+        let mut pairs = Vec::new();
+        let mut customer_pairs = vec![0..0; customers.len()];
+        let mut invoices_seen: Vec<(u32, i64, u32)> = Vec::new();
+        let mut sales: Vec<(u32, i64, u32, f64)> = Vec::new();
+        for of_customer in lines.chunk_by(|a, b| a.customer == b.customer) {
+            let customer = of_customer[0].customer;
+            let first_pair = pairs.len();
+            for of_pair in of_customer.chunk_by(|a, b| a.item == b.item) {
+                let start = purchases.len();
+                // Lines of one invoice are adjacent: they share its time.
+                for of_invoice in of_pair.chunk_by(|a, b| a.invoice == b.invoice) {
+                    let first = of_invoice[0];
+                    let purchase = Purchase {
+                        time: first.time,
+                        quantity: of_invoice.iter().map(|l| l.quantity).sum(),
+                        spend: of_invoice.iter().map(|l| l.spend).sum(),
+                    };
+                    invoices_seen.push((customer, first.time, first.invoice));
+                    sales.push((first.item, first.time, customer, purchase.quantity));
+                    purchases.push(purchase);
+                }
+                pairs.push(PairSpan {
+                    item: of_pair[0].item,
+                    purchases: start..purchases.len(),
+                });
+            }
+            customer_pairs[customer as usize] = first_pair..pairs.len();
+        }
+        drop(lines);
+
+        invoices_seen.par_sort_unstable();
+        invoices_seen.dedup_by_key(|&mut (customer, _, invoice)| (customer, invoice));
+        let invoice_times: Vec<i64> = invoices_seen.iter().map(|i| i.1).collect();
+        let customer_invoices = spans(invoices_seen.iter().map(|i| i.0 as usize), customers.len());
+
+        sales.par_sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        let sale_times: Vec<i64> = sales.iter().map(|s| s.1).collect();
+        let mut sale_units = Vec::with_capacity(sales.len() + 1);
+        let mut total = 0.0;
+        sale_units.push(total);
+        for sale in &sales {
+            total += sale.3;
+            sale_units.push(total);
+        }
+        let item_sales = spans(sales.iter().map(|s| s.0 as usize), items.len());
+
+        let returns = returns(cancellations, &customers, &items, until)?;
+        let last_purchase = purchases.iter().map(|p| p.time).max();
+        Ok(Self {
+            customers,
+            items,
+            purchases,
+            pairs,
+            customer_pairs,
+            invoice_times,
+            customer_invoices,
+            sale_times,
+            sale_units,
+            item_sales,
+            returns,
+            last_purchase,
+        })
+    }
+
+    /// The dense id of a customer.
+    pub(crate) fn customer(&self, id: i64) -> Option<usize> {
+        self.customers.binary_search(&id).ok()
+    }
+
+    /// The dense id of an item.
+    pub(crate) fn item(&self, code: &str) -> Option<u32> {
+        find_string(&self.items, code)
+    }
+
+    /// The purchases of `item` by `customer` (dense ids), by time.
+    pub(crate) fn purchases_of(&self, customer: usize, item: u32) -> &[Purchase] {
+        let spans = &self.pairs[self.customer_pairs[customer].clone()];
+        match spans.binary_search_by_key(&item, |s| s.item) {
+            Ok(i) => &self.purchases[spans[i].purchases.clone()],
+            Err(_) => &[],
+        }
+    }
+
+    /// The purchases and units of `item` in `(from, to]`.
+    pub(crate) fn sales_between(&self, item: u32, from: i64, to: i64) -> (f64, f64) {
+        let span = self.item_sales[item as usize].clone();
+        let times = &self.sale_times[span.clone()];
+        let lo = times.partition_point(|&t| t <= from);
+        let hi = times.partition_point(|&t| t <= to).max(lo);
+        let units = self.sale_units[span.start + hi] - self.sale_units[span.start + lo];
+        ((hi - lo) as f64, units)
+    }
+
+    /// The returns of `item` by `customer` at or before `cutoff`: lines
+    /// and units.
+    fn returns_of(&self, customer: u32, item: u32, cutoff: i64) -> (f64, f64) {
+        let key = |r: &Return| (r.customer, r.item);
+        let lo = self.returns.partition_point(|r| key(r) < (customer, item));
+        let hi = self.returns.partition_point(|r| key(r) <= (customer, item));
+        self.returns[lo..hi]
+            .iter()
+            .filter(|r| r.time <= cutoff)
+            .fold((0.0, 0.0), |(lines, units), r| {
+                (lines + 1.0, units + r.units)
+            })
+    }
+
+    /// The items' popularity at `cutoff`.
+    fn item_stats(&self, cutoff: i64, horizon: i64) -> ItemStats {
+        let start = cutoff.saturating_sub(horizon);
+        let previous_start = start.saturating_sub(horizon);
+        let n = self.items.len();
+        let mut stats = ItemStats {
+            recent: vec![0.0; n],
+            previous: vec![0.0; n],
+            rank: vec![f64::NAN; n],
+            popular: Vec::new(),
+        };
+        let mut sold = Vec::new();
+        for item in 0..n as u32 {
+            let (recent, units) = self.sales_between(item, start, cutoff);
+            let (previous, _) = self.sales_between(item, previous_start, start);
+            stats.recent[item as usize] = recent;
+            stats.previous[item as usize] = previous;
+            if recent > 0.0 {
+                sold.push((item, recent, units));
+            }
+        }
+        sold.sort_by(|a, b| {
+            b.1.total_cmp(&a.1)
+                .then(b.2.total_cmp(&a.2))
+                .then(a.0.cmp(&b.0))
+        });
+        for (rank, &(item, _, _)) in sold.iter().enumerate() {
+            stats.rank[item as usize] = (rank + 1) as f64;
+        }
+        stats.popular = sold.iter().map(|s| s.0).collect();
+        stats
+    }
+
+    /// The candidates of `problem` at `cutoff`, with labels and
+    /// [`PROBLEM_FEATURES`].
+    fn block(&self, problem: &Problem, cutoff: i64) -> Block {
+        let horizon = problem.horizon;
+        let stats = self.item_stats(cutoff, horizon);
+        let mut popular: Vec<u32> = if problem.candidates.popular() {
+            stats
+                .popular
+                .iter()
+                .copied()
+                .take(problem.top_popular)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        popular.sort_unstable();
+        let labelled = self.last_purchase.is_some_and(|last| last > cutoff);
+        let per_customer: Vec<CustomerRows> = (0..self.customers.len())
+            .into_par_iter()
+            .filter_map(|c| self.customer_rows(problem, c, cutoff, &popular, &stats))
+            .collect();
+        let rows = per_customer.iter().map(|c| c.items.len()).sum();
+        let mut block = Block {
+            cutoff,
+            customers: Vec::with_capacity(per_customer.len()),
+            row_customers: Vec::with_capacity(rows),
+            row_items: Vec::with_capacity(rows),
+            labels: labelled.then(|| Vec::with_capacity(rows)),
+            values: Vec::with_capacity(rows * P),
+        };
+        for rows in per_customer {
+            block.customers.push(rows.customer);
+            block
+                .row_customers
+                .extend(std::iter::repeat_n(rows.customer, rows.items.len()));
+            block.row_items.extend(rows.items);
+            if let Some(labels) = &mut block.labels {
+                labels.extend(rows.labels);
+            }
+            block.values.extend(rows.values);
+        }
+        block
+    }
+
+    /// The rows of customer `c` at `cutoff`, `None` when it bought nothing
+    /// at or before it.
+    fn customer_rows(
+        &self,
+        problem: &Problem,
+        c: usize,
+        cutoff: i64,
+        popular: &[u32],
+        stats: &ItemStats,
+    ) -> Option<CustomerRows> {
+        let horizon = problem.horizon;
+        let window_start = cutoff.saturating_sub(horizon);
+        let label_end = cutoff.saturating_add(horizon);
+        let spans = &self.pairs[self.customer_pairs[c].clone()];
+        let past = |s: &&PairSpan| self.purchases[s.purchases.start].time <= cutoff;
+        let mut bought = spans.iter().filter(past).peekable();
+        bought.peek()?;
+
+        let invoices = &self.invoice_times[self.customer_invoices[c].clone()];
+        let customer_invoices = invoices.partition_point(|&t| t <= cutoff) as f64;
+        let customer_spend: f64 = spans
+            .iter()
+            .flat_map(|s| &self.purchases[s.purchases.clone()])
+            .filter(|p| p.time <= cutoff)
+            .map(|p| p.spend)
+            .sum();
+
+        let mut items: Vec<u32> = if problem.candidates.past_items() {
+            bought.map(|s| s.item).collect()
+        } else {
+            Vec::new()
+        };
+        items.extend_from_slice(popular);
+        items.sort_unstable();
+        items.dedup();
+
+        let mut labels = Vec::with_capacity(items.len());
+        let mut values = Vec::with_capacity(items.len() * P);
+        let days = |nanos: i64| nanos as f64 / NANOS_PER_DAY as f64;
+        for &item in &items {
+            let all = self.purchases_of(c, item);
+            let seen = all.partition_point(|p| p.time <= cutoff);
+            let (history, future) = all.split_at(seen);
+            labels.push(future.first().is_some_and(|p| p.time <= label_end));
+
+            let times = history.len() as f64;
+            let recent = history.iter().filter(|p| p.time > window_start).count() as f64;
+            let quantity: f64 = history.iter().map(|p| p.quantity).sum();
+            let spend: f64 = history.iter().map(|p| p.spend).sum();
+            let (first, last) = match (history.first(), history.last()) {
+                (Some(first), Some(last)) => (first.time, last.time),
+                _ => (i64::MAX, i64::MIN),
+            };
+            let since = |time: i64| {
+                if history.is_empty() {
+                    f64::NAN
+                } else {
+                    days(cutoff - time)
+                }
+            };
+            let between = if history.len() >= 2 {
+                days(last - first) / (times - 1.0)
+            } else {
+                f64::NAN
+            };
+            let (returned, returned_units) = self.returns_of(c as u32, item, cutoff);
+            let i = item as usize;
+            values.extend_from_slice(&[
+                times,
+                recent,
+                quantity,
+                spend,
+                if customer_spend == 0.0 {
+                    f64::NAN
+                } else {
+                    spend / customer_spend
+                },
+                times / customer_invoices,
+                since(last),
+                since(first),
+                between,
+                returned,
+                returned_units,
+                stats.recent[i],
+                stats.previous[i],
+                ((stats.recent[i] + 1.0) / (stats.previous[i] + 1.0)).ln(),
+                stats.rank[i],
+            ]);
+        }
+        Some(CustomerRows {
+            customer: c as u32,
+            items,
+            labels,
+            values,
+        })
+    }
+}
+
+/// The items' sales around one cutoff, by dense item id.
+#[derive(Debug)]
+struct ItemStats {
+    recent: Vec<f64>,
+    previous: Vec<f64>,
+    rank: Vec<f64>,
+    /// The items sold in the window, most popular first.
+    popular: Vec<u32>,
+}
+
+#[derive(Debug)]
+struct CustomerRows {
+    customer: u32,
+    items: Vec<u32>,
+    labels: Vec<bool>,
+    values: Vec<f64>,
+}
+
+/// The rows of one cutoff before the deep features join them.
+#[derive(Debug)]
+struct Block {
+    cutoff: i64,
+    /// The customers with rows, ascending.
+    customers: Vec<u32>,
+    row_customers: Vec<u32>,
+    row_items: Vec<u32>,
+    labels: Option<Vec<bool>>,
+    /// [`PROBLEM_FEATURES`] of each row, row-major.
+    values: Vec<f64>,
+}
+
+/// The deep features of one block's customers and items, row-major.
+#[derive(Debug)]
+struct DeepBlock {
+    customer_width: usize,
+    customer_values: Vec<f64>,
+    /// Row of each dense customer id in `customer_values` (`usize::MAX`:
+    /// none).
+    customer_rows: Vec<usize>,
+    item_width: usize,
+    item_values: Vec<f64>,
+    /// Row of each dense item id in `item_values` (`usize::MAX`: none).
+    item_rows: Vec<usize>,
+}
+
+fn deep_block(
+    history: &History,
+    block: &Block,
+    es: &EntitySet,
+    customer_features: &FeatureSet,
+    item_features: &FeatureSet,
+    cutoff: i64,
+) -> Result<DeepBlock> {
+    let ids = Int64Array::from_iter_values(
+        block
+            .customers
+            .iter()
+            .map(|&c| history.customers[c as usize]),
+    );
+    let customer_values = deep_matrix(es, customer_features, Arc::new(ids), cutoff)?;
+    let mut customer_rows = vec![usize::MAX; history.customers.len()];
+    for (row, &c) in block.customers.iter().enumerate() {
+        customer_rows[c as usize] = row;
+    }
+
+    let mut used = vec![false; history.items.len()];
+    for &item in &block.row_items {
+        used[item as usize] = true;
+    }
+    let mut item_rows = vec![usize::MAX; used.len()];
+    let mut indices = Vec::new();
+    for (item, _) in used.iter().enumerate().filter(|u| *u.1) {
+        item_rows[item] = indices.len();
+        indices.push(item as u32);
+    }
+    let codes = take(&history.items, &UInt32Array::from(indices), None)?;
+    let item_values = deep_matrix(es, item_features, codes, cutoff)?;
+    Ok(DeepBlock {
+        customer_width: customer_features.output_names().len(),
+        customer_values,
+        customer_rows,
+        item_width: item_features.output_names().len(),
+        item_values,
+        item_rows,
+    })
+}
+
+/// The feature matrix of `features` for `ids` at `cutoff`, encoded as
+/// numbers, row-major.
+fn deep_matrix(
+    es: &EntitySet,
+    features: &FeatureSet,
+    ids: ArrayRef,
+    cutoff: i64,
+) -> Result<Vec<f64>> {
+    let n = ids.len();
+    let matrix = FeatureMatrixBuilder::new(es, features)
+        .with_cutoff_times(ids, vec![cutoff; n])
+        .build()
+        .map_err(features_error)?;
+    let width = features.output_names().len();
+    // The index and the cutoff time come first.
+    if matrix.num_columns() != width + 2 || matrix.num_rows() != n {
+        return Err(Error::ShapeMismatch(format!(
+            "a feature matrix of {} rows and {} columns for {n} ids and {width} features",
+            matrix.num_rows(),
+            matrix.num_columns()
+        )));
+    }
+    let columns = matrix.columns()[2..]
+        .par_iter()
+        .map(encode)
+        .collect::<Result<Vec<_>>>()?;
+    let mut values = vec![0.0; n * width];
+    for (j, column) in columns.iter().enumerate() {
+        for (i, &v) in column.iter().enumerate() {
+            values[i * width + j] = v;
+        }
+    }
+    Ok(values)
+}
+
+/// A feature column as numbers: booleans as 0 and 1, categoricals as the
+/// frequency of their value, anything else cast to `Float64`; null as NaN.
+fn encode(column: &ArrayRef) -> Result<Vec<f64>> {
+    let n = column.len();
+    match column.data_type() {
+        DataType::Boolean => {
+            let values = column.as_boolean();
+            Ok(values
+                .iter()
+                .map(|v| v.map_or(f64::NAN, |b| if b { 1.0 } else { 0.0 }))
+                .collect())
+        }
+        DataType::Dictionary(..) | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let text = cast(column, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            let mut counts: HashMap<&str, usize> = HashMap::new();
+            for value in text.iter().flatten() {
+                *counts.entry(value).or_default() += 1;
+            }
+            Ok(text
+                .iter()
+                .map(|v| {
+                    v.map_or(f64::NAN, |v| {
+                        counts.get(v).copied().unwrap_or_default() as f64 / n as f64
+                    })
+                })
+                .collect())
+        }
+        _ => {
+            let numbers = cast(column, &DataType::Float64)?;
+            Ok(numbers
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect())
+        }
+    }
+}
+
+/// Joins blocks and their deep features into [`Examples`].
+fn assemble(
+    history: &History,
+    blocks: &[(Block, Option<DeepBlock>)],
+    feature_names: Vec<String>,
+    horizon: i64,
+) -> Result<Examples> {
+    let width = feature_names.len();
+    let rows: usize = blocks.iter().map(|b| b.0.row_items.len()).sum();
+    let mut features = vec![0.0; rows * width];
+    let mut offset = 0;
+    for (block, deep) in blocks {
+        let n = block.row_items.len();
+        features[offset * width..(offset + n) * width]
+            .par_chunks_mut(width)
+            .enumerate()
+            .for_each(|(r, out)| {
+                let mut at = 0;
+                if let Some(deep) = deep {
+                    let (cw, iw) = (deep.customer_width, deep.item_width);
+                    match deep.customer_rows[block.row_customers[r] as usize] {
+                        usize::MAX => out[..cw].fill(f64::NAN),
+                        c => out[..cw].copy_from_slice(&deep.customer_values[c * cw..(c + 1) * cw]),
+                    }
+                    let i = deep.item_rows[block.row_items[r] as usize];
+                    match i {
+                        usize::MAX => out[cw..cw + iw].fill(f64::NAN),
+                        i => out[cw..cw + iw]
+                            .copy_from_slice(&deep.item_values[i * iw..(i + 1) * iw]),
+                    }
+                    at = cw + iw;
+                }
+                out[at..].copy_from_slice(&block.values[r * P..(r + 1) * P]);
+            });
+        offset += n;
+    }
+    let features = Array2::from_shape_vec((rows, width), features)
+        .map_err(|e| Error::ShapeMismatch(format!("the feature matrix: {e}")))?;
+
+    let customers: Vec<i64> = blocks
+        .iter()
+        .flat_map(|(b, _)| b.row_customers.iter())
+        .map(|&c| history.customers[c as usize])
+        .collect();
+    let cutoffs: Vec<i64> = blocks
+        .iter()
+        .flat_map(|(b, _)| std::iter::repeat_n(b.cutoff, b.row_items.len()))
+        .collect();
+    let labels: Option<Vec<bool>> = blocks
+        .iter()
+        .map(|(b, _)| b.labels.as_deref())
+        .collect::<Option<Vec<_>>>()
+        .map(|labels| labels.concat());
+    let items =
+        UInt32Array::from_iter_values(blocks.iter().flat_map(|(b, _)| b.row_items.iter().copied()));
+    let label_column: BooleanArray = match &labels {
+        Some(labels) => labels.iter().map(|&l| Some(l)).collect(),
+        None => std::iter::repeat_n(None::<bool>, rows).collect(),
+    };
+    let pairs = RecordBatch::try_new(
+        pair_schema(),
+        vec![
+            Arc::new(Int64Array::from(customers.clone())),
+            take(&history.items, &items, None)?,
+            Arc::new(TimestampNanosecondArray::from(cutoffs.clone())),
+            Arc::new(label_column),
+        ],
+    )?;
+    Ok(Examples {
+        pairs,
+        features,
+        feature_names,
+        labels,
+        customers,
+        cutoffs,
+        horizon,
+        customer_features: None,
+        item_features: None,
+    })
+}
+
+/// Dense ids of the values of `rows`, numbered in the sorted order of the
+/// values: the id of every row of `values` (meaningful for `rows` only),
+/// and the distinct values of `rows`, sorted.
+///
+/// Arrow's dictionary cast does the hashing, once per row.
+fn dense_strings(values: &StringArray, rows: &[usize]) -> Result<(Vec<u32>, StringArray)> {
+    let dictionary_type =
+        DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8));
+    let dictionary = cast(values, &dictionary_type)?;
+    let dictionary = dictionary
+        .as_dictionary_opt::<UInt32Type>()
+        .ok_or_else(|| Error::ShapeMismatch("a dictionary cast gave no dictionary".to_string()))?;
+    let distinct = dictionary
+        .values()
+        .as_string_opt::<i32>()
+        .ok_or_else(|| Error::ShapeMismatch("a dictionary of text gave no text".to_string()))?;
+    let keys = dictionary.keys().values();
+    let mut used = vec![false; distinct.len()];
+    for &r in rows {
+        if let Some(used) = used.get_mut(keys[r] as usize) {
+            *used = true;
+        }
+    }
+    let mut order: Vec<u32> = (0..distinct.len() as u32)
+        .filter(|&k| used[k as usize])
+        .collect();
+    order.sort_unstable_by(|&a, &b| distinct.value(a as usize).cmp(distinct.value(b as usize)));
+    let mut rank = vec![0; distinct.len()];
+    for (id, &key) in order.iter().enumerate() {
+        rank[key as usize] = id as u32;
+    }
+    let ids = keys
+        .iter()
+        .map(|&k| rank.get(k as usize).copied().unwrap_or_default())
+        .collect();
+    let sorted = take(distinct, &UInt32Array::from(order), None)?;
+    let sorted = sorted
+        .as_string_opt::<i32>()
+        .cloned()
+        .ok_or_else(|| Error::ShapeMismatch("taking text gave no text".to_string()))?;
+    Ok((ids, sorted))
+}
+
+/// The position of `value` in the sorted `values`.
+fn find_string(values: &StringArray, value: &str) -> Option<u32> {
+    let at = partition_point(values.len(), |i| values.value(i) < value);
+    (at < values.len() && values.value(at) == value).then_some(at as u32)
+}
+
+/// The span of each key in a sequence sorted by key.
+fn spans(keys: impl Iterator<Item = usize>, n: usize) -> Vec<Range<usize>> {
+    let mut spans = vec![0..0; n];
+    let mut at = 0;
+    let mut current: Option<(usize, usize)> = None;
+    for key in keys {
+        match current {
+            Some((k, _)) if k == key => {}
+            Some((k, start)) => {
+                spans[k] = start..at;
+                current = Some((key, at));
+            }
+            None => current = Some((key, at)),
+        }
+        at += 1;
+    }
+    if let Some((k, start)) = current {
+        spans[k] = start..at;
+    }
+    spans
+}
+
+/// The first index in `0..n` where `before` is false, `before` being true
+/// then false.
+fn partition_point(n: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// The returns of `cancellations` by known customers of known items, at
+/// or before `until`.
+fn returns(
+    cancellations: &RecordBatch,
+    customers: &[i64],
+    items: &StringArray,
+    until: i64,
+) -> Result<Vec<Return>> {
+    if cancellations.num_rows() == 0 {
+        return Ok(Vec::new());
+    }
+    let codes = strings(cancellations, CANCELLATIONS, "StockCode")?;
+    let quantities = numbers(cancellations, CANCELLATIONS, "Quantity")?;
+    let times = times(cancellations, CANCELLATIONS, "InvoiceDate")?;
+    let ids = customer_ids(cancellations, CANCELLATIONS, "CustomerID")?;
+    let mut returns: Vec<(Return, usize)> = (0..cancellations.num_rows())
+        .filter(|&r| {
+            codes.is_valid(r)
+                && quantities.is_valid(r)
+                && times.is_valid(r)
+                && ids.is_valid(r)
+                && times.value(r) <= until
+        })
+        .filter_map(|r| {
+            let ret = Return {
+                customer: customers.binary_search(&ids.value(r)).ok()? as u32,
+                item: find_string(items, codes.value(r))?,
+                time: times.value(r),
+                units: quantities.value(r).abs(),
+            };
+            Some((ret, r))
+        })
+        .collect();
+    returns.sort_unstable_by_key(|(r, row)| (r.customer, r.item, r.time, *row));
+    Ok(returns.into_iter().map(|(r, _)| r).collect())
+}
+
+/// The rows of `batch` whose `InvoiceDate` is at or before `until`.
+fn filter_until(batch: &RecordBatch, until: i64) -> Result<RecordBatch> {
+    let times = times(batch, TRANSACTIONS, "InvoiceDate")?;
+    let keep: BooleanArray = times
+        .iter()
+        .map(|t| Some(t.is_some_and(|t| t <= until)))
+        .collect();
+    Ok(filter_record_batch(batch, &keep)?)
+}
+
+fn column<'a>(batch: &'a RecordBatch, table: &'static str, name: &str) -> Result<&'a ArrayRef> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::InvalidParameter {
+            name: table,
+            reason: format!("no column {name:?} (the Online Retail column names are expected)"),
+        })
+}
+
+fn wrong_type(table: &'static str, name: &str, data_type: &DataType, wanted: &str) -> Error {
+    Error::InvalidParameter {
+        name: table,
+        reason: format!("column {name:?} is {data_type}, which is not {wanted}"),
+    }
+}
+
+fn strings(batch: &RecordBatch, table: &'static str, name: &str) -> Result<StringArray> {
+    let values = column(batch, table, name)?;
+    let text = cast(values, &DataType::Utf8)
+        .map_err(|_| wrong_type(table, name, values.data_type(), "text"))?;
+    text.as_string_opt::<i32>()
+        .cloned()
+        .ok_or_else(|| wrong_type(table, name, values.data_type(), "text"))
+}
+
+fn numbers(batch: &RecordBatch, table: &'static str, name: &str) -> Result<Float64Array> {
+    let values = column(batch, table, name)?;
+    if !values.data_type().is_numeric() {
+        return Err(wrong_type(table, name, values.data_type(), "a number"));
+    }
+    let numbers = cast(values, &DataType::Float64)?;
+    numbers
+        .as_primitive_opt::<Float64Type>()
+        .cloned()
+        .ok_or_else(|| wrong_type(table, name, values.data_type(), "a number"))
+}
+
+fn customer_ids(batch: &RecordBatch, table: &'static str, name: &str) -> Result<Int64Array> {
+    let values = column(batch, table, name)?;
+    if !values.data_type().is_numeric() {
+        return Err(wrong_type(table, name, values.data_type(), "an integer"));
+    }
+    let ids = cast(values, &DataType::Int64)?;
+    ids.as_primitive_opt::<Int64Type>()
+        .cloned()
+        .ok_or_else(|| wrong_type(table, name, values.data_type(), "an integer"))
+}
+
+fn times(batch: &RecordBatch, table: &'static str, name: &str) -> Result<TimestampNanosecondArray> {
+    let values = column(batch, table, name)?;
+    let nanos = match values.data_type() {
+        DataType::Timestamp(_, zone) => DataType::Timestamp(TimeUnit::Nanosecond, zone.clone()),
+        _ => DataType::Timestamp(TimeUnit::Nanosecond, None),
+    };
+    let times = cast(values, &nanos)
+        .map_err(|_| wrong_type(table, name, values.data_type(), "a timestamp"))?;
+    times
+        .as_primitive_opt::<TimestampNanosecondType>()
+        .cloned()
+        .ok_or_else(|| wrong_type(table, name, values.data_type(), "a timestamp"))
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of nanoseconds since the epoch.
+pub(crate) fn format_nanos(nanos: i64) -> String {
+    let seconds = nanos.div_euclid(1_000_000_000);
+    let (days, second) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        second / 3_600,
+        second / 60 % 60,
+        second % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(format_nanos(0), "1970-01-01 00:00:00");
+        // 2011-11-09, the evaluation cutoff of the protocol.
+        assert_eq!(
+            format_nanos(1_320_796_800 * 1_000_000_000),
+            "2011-11-09 00:00:00"
+        );
+        assert_eq!(format_nanos(-1_000_000_000), "1969-12-31 23:59:59");
+        assert_eq!(
+            format_nanos(951_782_400 * 1_000_000_000 + 3_723_000_000_000),
+            "2000-02-29 01:02:03"
+        );
+    }
+
+    #[test]
+    fn spans_of_sorted_keys() {
+        let spans = spans([0, 0, 2, 2, 2, 3].into_iter(), 5);
+        assert_eq!(spans, [0..2, 0..0, 2..5, 5..6, 0..0]);
+    }
+
+    #[test]
+    fn partition_points() {
+        let values = [1, 3, 3, 5];
+        for probe in 0..7 {
+            assert_eq!(
+                partition_point(values.len(), |i| values[i] < probe),
+                values.partition_point(|&v| v < probe)
+            );
+        }
+    }
+
+    #[test]
+    fn encodes_non_numbers() {
+        let flags: ArrayRef = Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)]));
+        let encoded = encode(&flags).unwrap();
+        assert_eq!(encoded[0], 1.0);
+        assert!(encoded[1].is_nan());
+        assert_eq!(encoded[2], 0.0);
+
+        let countries: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("UK"),
+            Some("UK"),
+            None,
+            Some("France"),
+        ]));
+        let encoded = encode(&countries).unwrap();
+        assert_eq!(encoded[0], 0.5);
+        assert_eq!(encoded[1], 0.5);
+        assert!(encoded[2].is_nan());
+        assert_eq!(encoded[3], 0.25);
+
+        let dictionary: ArrayRef = Arc::new(
+            vec!["a", "b", "a"]
+                .into_iter()
+                .collect::<arrow::array::DictionaryArray<arrow::datatypes::UInt32Type>>(),
+        );
+        let encoded = encode(&dictionary).unwrap();
+        assert_eq!(encoded, [2.0 / 3.0, 1.0 / 3.0, 2.0 / 3.0]);
+
+        let counts: ArrayRef = Arc::new(Int64Array::from(vec![Some(3), None]));
+        let encoded = encode(&counts).unwrap();
+        assert_eq!(encoded[0], 3.0);
+        assert!(encoded[1].is_nan());
+    }
+}
