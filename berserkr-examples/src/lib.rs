@@ -15,6 +15,7 @@
 
 pub mod data;
 pub mod error;
+pub mod pipeline;
 pub mod synthetic;
 
 pub use error::{Error, Result};

@@ -29,6 +29,10 @@ enum Command {
     /// plain) per trading day, with repeat buyers, seasonal items, a
     /// Christmas peak, returns, guests and the real data's dirt.
     Generate(cli::generate::GenerateArgs),
+    /// The whole pipeline: read and clean, features at each cutoff, train
+    /// boosted trees, evaluate against the baselines, score each
+    /// customer's top items. Without --input, on the synthetic default.
+    Pipeline(cli::pipeline::PipelineArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
             Command::Lzo(command) => cli::lzo::run(command).await,
             Command::Clean(args) => cli::clean::run(args).await,
             Command::Generate(args) => cli::generate::run(args).await,
+            Command::Pipeline(args) => cli::pipeline::run(args).await,
         }
     });
     match result {

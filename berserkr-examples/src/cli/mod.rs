@@ -3,3 +3,4 @@
 pub(crate) mod clean;
 pub(crate) mod generate;
 pub(crate) mod lzo;
+pub(crate) mod pipeline;
