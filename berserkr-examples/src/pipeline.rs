@@ -5,21 +5,21 @@
 //!
 //! 1. **load**: read and clean the transactions ([`crate::data::load`]);
 //! 2. **features**: the problem's candidates, labels and features at each
-//!    training cutoff, the validation cutoff and the evaluation cutoff
+//!    training cutoff and the evaluation cutoff
 //!    ([`berserkr_model::problem`]; DFS definitions made once, on the data
 //!    as of the evaluation cutoff, and used at every cutoff);
 //! 3. **train**: gradient-boosted trees ([`berserkr_model::gbdt`]) with
-//!    early stopping on the validation cutoff, negatives subsampled (and
-//!    weighted back) to keep training fast;
+//!    early stopping on held-out customers (or a validation cutoff),
+//!    negatives subsampled (and weighted back) to keep training fast;
 //! 4. **evaluate**: every metric of [`berserkr_model::metrics`] for the
 //!    model and both baselines ([`berserkr_model::baselines`]) on the
 //!    evaluation cutoff;
 //! 5. **score**: each customer's top items as of the evaluation cutoff.
 //!
 //! The protocol is the model issue's: evaluation cutoff 2011-11-09 with a
-//! 30-day horizon, training cutoffs 2011-08-10 and 2011-09-09, and
-//! 2011-10-10 for validation (so every label window ends by the evaluation
-//! cutoff). The synthetic default spans the same dates as the real data.
+//! 30-day horizon, training cutoffs 2011-08-10, 2011-09-09 and 2011-10-10
+//! (every label window ends by the evaluation cutoff). The synthetic
+//! default spans the same dates as the real data.
 //!
 //! ```no_run
 //! use berserkr_examples::data::Input;
@@ -63,8 +63,9 @@ use crate::error::{Error, Result};
 pub struct Protocol {
     /// Cutoffs whose examples train the model.
     pub training: Vec<String>,
-    /// The cutoff whose examples stop training early.
-    pub validation: String,
+    /// The cutoff whose examples stop training early; `None`: one customer
+    /// in eight of the training examples is held out for it instead.
+    pub validation: Option<String>,
     /// The cutoff every metric is reported on.
     pub evaluation: String,
     /// Days after a cutoff in which a purchase is a positive label.
@@ -74,8 +75,12 @@ pub struct Protocol {
 impl Default for Protocol {
     fn default() -> Self {
         Self {
-            training: vec!["2011-08-10".into(), "2011-09-09".into()],
-            validation: "2011-10-10".into(),
+            training: vec![
+                "2011-08-10".into(),
+                "2011-09-09".into(),
+                "2011-10-10".into(),
+            ],
+            validation: None,
             evaluation: "2011-11-09".into(),
             horizon_days: 30,
         }
@@ -91,6 +96,8 @@ pub struct PipelineBuilder {
     top_n: usize,
     seed: u64,
     quiet: bool,
+    trees: usize,
+    early_stopping_rounds: Option<usize>,
 }
 
 impl PipelineBuilder {
@@ -122,6 +129,19 @@ impl PipelineBuilder {
     /// Seed of the subsampling and the trees (default 42).
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// The most trees to grow (default 1000).
+    pub fn with_trees(mut self, trees: usize) -> Self {
+        self.trees = trees;
+        self
+    }
+
+    /// Stop when the held-out log loss has not improved for this many
+    /// trees (default 50; `None`: grow every tree).
+    pub fn with_early_stopping_rounds(mut self, rounds: Option<usize>) -> Self {
+        self.early_stopping_rounds = rounds;
         self
     }
 
@@ -296,6 +316,8 @@ impl Pipeline {
             top_n: 10,
             seed: 42,
             quiet: false,
+            trees: 1000,
+            early_stopping_rounds: Some(50),
         }
     }
 
@@ -328,7 +350,11 @@ impl Pipeline {
         let started = Instant::now();
         let protocol = &options.protocol;
         let evaluation = cutoff("evaluation", &protocol.evaluation)?;
-        let validation = cutoff("validation", &protocol.validation)?;
+        let validation = protocol
+            .validation
+            .as_deref()
+            .map(|d| cutoff("validation", d))
+            .transpose()?;
         let training = protocol
             .training
             .iter()
@@ -345,16 +371,34 @@ impl Pipeline {
             parts.push(examples_at(at, "training")?);
         }
         let train = Examples::stack(parts)?;
-        let valid = examples_at(validation, "validation")?;
+        let valid = validation
+            .map(|at| examples_at(at, "validation"))
+            .transpose()?;
         let eval = examples_at(evaluation, "evaluation")?;
         stages.push(("features", started.elapsed()));
 
         let started = Instant::now();
         let train_labels = labels_of(&train, "training")?;
-        let valid_labels = labels_of(&valid, "validation")?;
-        let (kept, weights) = subsample(train_labels, options.negative_rate, options.seed);
+        // Without a validation cutoff, whole customers are held out: the
+        // same months as the training rows, none of the same people.
+        let held_out = |row: usize| valid.is_none() && train.groups()[row].rem_euclid(8) == 0;
+        let rows: Vec<usize> = (0..train.len()).filter(|&r| !held_out(r)).collect();
+        let held: Vec<usize> = (0..train.len()).filter(|&r| held_out(r)).collect();
+        let fit_labels: Vec<bool> = rows.iter().map(|&r| train_labels[r]).collect();
+        let (kept, weights) = subsample(&fit_labels, options.negative_rate, options.seed);
+        let kept: Vec<usize> = kept.iter().map(|&i| rows[i]).collect();
         let x = train.features().select(Axis(0), &kept);
         let y: Vec<bool> = kept.iter().map(|&i| train_labels[i]).collect();
+        let (valid_x, valid_labels) = match &valid {
+            Some(valid) => (
+                valid.features().clone(),
+                labels_of(valid, "validation")?.to_vec(),
+            ),
+            None => (
+                train.features().select(Axis(0), &held),
+                held.iter().map(|&r| train_labels[r]).collect(),
+            ),
+        };
         self.say(format!(
             "training on {} rows ({} positives) x {} features",
             y.len(),
@@ -362,17 +406,19 @@ impl Pipeline {
             train.feature_names().len()
         ));
         let model = GbdtParams::new()
-            .with_n_trees(1000)
+            .with_n_trees(options.trees)
             .with_learning_rate(0.05)
             .with_num_leaves(31)
-            .with_early_stopping_rounds(Some(50))
+            .with_early_stopping_rounds(options.early_stopping_rounds)
             .with_seed(options.seed)
             .check()?
             .fit_with_validation(
                 &Samples::new(x.view(), &y)?.with_weights(&weights)?,
-                &Samples::new(valid.features().view(), valid_labels)?,
+                &Samples::new(valid_x.view(), &valid_labels)?,
             )?;
         drop(x);
+        let valid_rows = valid_labels.len();
+        drop(valid_x);
         stages.push(("train", started.elapsed()));
         self.say(format!("{} trees", model.n_trees()));
 
@@ -414,7 +460,7 @@ impl Pipeline {
             clean_report: data.clean_report,
             malformed_rows: data.malformed_rows,
             features: train.feature_names().len(),
-            rows: (train.len(), valid.len(), eval.len()),
+            rows: (train.len(), valid_rows, eval.len()),
             training_rows_used: y.len(),
             trees: model.n_trees(),
             scored,

@@ -37,12 +37,24 @@ pub(crate) struct PipelineArgs {
     /// Evaluation cutoff (YYYY-MM-DD).
     #[arg(long, default_value = "2011-11-09")]
     evaluation_cutoff: String,
-    /// Validation cutoff, for early stopping.
-    #[arg(long, default_value = "2011-10-10")]
-    validation_cutoff: String,
+    /// Validation cutoff, for early stopping (default: one customer in
+    /// eight of the training examples held out).
+    #[arg(long)]
+    validation_cutoff: Option<String>,
     /// Training cutoffs, comma-separated.
-    #[arg(long, default_value = "2011-08-10,2011-09-09", value_delimiter = ',')]
+    #[arg(
+        long,
+        default_value = "2011-08-10,2011-09-09,2011-10-10",
+        value_delimiter = ','
+    )]
     training_cutoffs: Vec<String>,
+    /// The most trees to grow.
+    #[arg(long, default_value_t = 1000)]
+    trees: usize,
+    /// Stop after this many trees without improvement on held-out
+    /// customers (0: grow every tree).
+    #[arg(long, default_value_t = 50)]
+    early_stopping_rounds: usize,
     /// Days after a cutoff in which a purchase counts.
     #[arg(long, default_value_t = 30)]
     horizon_days: u32,
@@ -67,6 +79,10 @@ pub(crate) async fn run(args: PipelineArgs) -> Result<()> {
         .with_negative_rate(args.negative_rate)
         .with_top_n(args.top)
         .with_seed(args.seed)
+        .with_trees(args.trees)
+        .with_early_stopping_rounds(
+            (args.early_stopping_rounds > 0).then_some(args.early_stopping_rounds),
+        )
         .build()
         .run()
         .await
