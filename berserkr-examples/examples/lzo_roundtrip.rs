@@ -34,7 +34,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The whole object at once, blocks in parallel.
     let started = Instant::now();
-    let parallel = Decompressor::new().with_parallel(true).decompress(&compressed)?;
+    let parallel = Decompressor::new()
+        .with_parallel(true)
+        .decompress(&compressed)?;
     assert_eq!(parallel, csv);
     println!(
         "decompressed in parallel in {:.3} s: identical",
