@@ -33,6 +33,15 @@ enum Command {
     /// boosted trees, evaluate against the baselines, score each
     /// customer's top items. Without --input, on the synthetic default.
     Pipeline(cli::pipeline::PipelineArgs),
+    /// The deep features of every customer or product as of a cutoff, from
+    /// the clean Parquet table, as Parquet.
+    Features(cli::features::FeaturesArgs),
+    /// Fit boosted trees on the clean Parquet tables, report them against
+    /// the baselines, and save a model file for `score`.
+    Train(cli::train::TrainArgs),
+    /// Each customer's most likely items as of a cutoff, from a model file
+    /// and the clean Parquet tables, as Parquet.
+    Score(cli::score::ScoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +59,9 @@ fn main() -> ExitCode {
             Command::Clean(args) => cli::clean::run(args).await,
             Command::Generate(args) => cli::generate::run(args).await,
             Command::Pipeline(args) => cli::pipeline::run(args).await,
+            Command::Features(args) => cli::features::run(args).await,
+            Command::Train(args) => cli::train::run(args).await,
+            Command::Score(args) => cli::score::run(args).await,
         }
     });
     match result {

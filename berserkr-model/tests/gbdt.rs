@@ -456,3 +456,26 @@ fn compare_lightgbm() {
     std::fs::write(dir.join("berserkr.json"), &json).unwrap();
     println!("{json}; test AUC {:.4}", auc(p.as_slice().unwrap(), &ys));
 }
+
+#[test]
+fn a_model_file_with_broken_trees_is_refused() {
+    use berserkr_model::gbdt::{Gbdt, GbdtParams, Samples};
+    let x = ndarray::Array2::from_shape_fn((500, 2), |(i, j)| ((i * (3 + j)) % 17) as f64);
+    let y: Vec<bool> = (0..500).map(|i| (i * 3) % 17 > 8).collect();
+    let model = GbdtParams::new()
+        .with_n_trees(5)
+        .with_num_leaves(4)
+        .check()
+        .unwrap()
+        .fit(&Samples::new(x.view(), &y).unwrap())
+        .unwrap();
+    let json = serde_json::to_string(&model).unwrap();
+    let back: Gbdt = serde_json::from_str(&json).unwrap();
+    back.validate().unwrap();
+    assert_eq!(back.predict_proba(x.view()).unwrap(), model.predict_proba(x.view()).unwrap());
+    let broken = json.replacen("\"feature\":0", "\"feature\":99", 1);
+    assert_ne!(broken, json);
+    let broken: Gbdt = serde_json::from_str(&broken).unwrap();
+    let error = broken.validate().unwrap_err().to_string();
+    assert!(error.contains("feature 99"), "{error}");
+}

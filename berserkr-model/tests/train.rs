@@ -612,24 +612,34 @@ fn calibration_makes_probabilities_likelihoods() {
         &y[4_000..6_000],
     );
     let (test_x, test_y) = (x.slice_axis(Axis(0), Slice::from(6_000..)), &y[6_000..]);
-    let rate = test_y.iter().filter(|&&b| b).count() as f64 / test_y.len() as f64;
+    let rate = |y: &[bool]| y.iter().filter(|&&b| b).count() as f64 / y.len() as f64;
+    let mean = |s: &Scorer, x| s.predict_proba(x, &names).unwrap().mean().unwrap();
 
     let raw = Scorer::new(tree.clone());
-    let raw_mean = raw.predict_proba(test_x, &names).unwrap().mean().unwrap();
-    for method in [CalibrationMethod::Isotonic, CalibrationMethod::Platt] {
+    assert!(mean(&raw, test_x) > rate(test_y) + 0.1);
+    // On the held-out rows, isotonic regression keeps the mean exactly and
+    // Platt's fit (an intercept, Platt's smoothed targets) nearly; on new
+    // rows, up to sampling noise (2,000 rows: a standard error near 0.01).
+    for (method, tolerance) in [
+        (CalibrationMethod::Isotonic, 1e-9),
+        (CalibrationMethod::Platt, 0.005),
+    ] {
         let calibrated = Scorer::new(tree.clone())
             .calibrate(method, held_x, &names, held_y, None)
             .unwrap();
         assert_eq!(calibrated.calibration().unwrap().method(), method);
-        let mean = calibrated
-            .predict_proba(test_x, &names)
-            .unwrap()
-            .mean()
-            .unwrap();
-        eprintln!("{method:?}: rate {rate:.4}, raw mean {raw_mean:.4}, calibrated {mean:.4}");
-        assert!((mean - rate).abs() < 0.02, "{method:?}: {mean} vs {rate}");
+        let (held, test) = (mean(&calibrated, held_x), mean(&calibrated, test_x));
+        eprintln!(
+            "{method:?}: held-out rate {:.4} mean {held:.4}, test rate {:.4} mean {test:.4}",
+            rate(held_y),
+            rate(test_y)
+        );
+        assert!(
+            (held - rate(held_y)).abs() < tolerance,
+            "{method:?}: {held}"
+        );
+        assert!((test - rate(test_y)).abs() < 0.035, "{method:?}: {test}");
     }
-    assert!(raw_mean > rate + 0.1);
 }
 
 /// Whether serde_json reads back every float it writes (its

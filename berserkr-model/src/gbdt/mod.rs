@@ -151,13 +151,18 @@ impl<'a> Samples<'a> {
 /// A fitted ensemble of boosted trees.
 ///
 /// Made by [`GbdtValidParams::fit`]. Its nodes and leaves are plain
-/// vectors of plain structs.
-#[derive(Debug, Clone, PartialEq)]
+/// vectors of plain structs, and it serializes with serde; its numbers are
+/// written as strings in Rust's shortest round-trip form (`"-0.0123"`,
+/// `"inf"`), so that a JSON model file reads back to the same model bit
+/// for bit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Gbdt {
     n_features: usize,
+    #[serde(with = "tree::float")]
     base_score: f64,
     trees: Vec<Tree>,
     best_iteration: Option<usize>,
+    #[serde(with = "tree::floats")]
     validation_loss: Vec<f64>,
 }
 
@@ -409,6 +414,50 @@ fn log_loss(scores: &[f64], set: &Samples<'_>) -> f64 {
 }
 
 impl Gbdt {
+    /// Checks that a model read from a file is well formed: every split
+    /// names an existing feature, every child an existing later node or an
+    /// existing leaf (so that prediction always ends, and never indexes out
+    /// of bounds). [`Gbdt`]s fitted here always are.
+    pub fn validate(&self) -> Result<()> {
+        let broken = |t: usize, reason: String| Error::InvalidParameter {
+            name: "model",
+            reason: format!("tree {t}: {reason}"),
+        };
+        if !self.base_score.is_finite() {
+            return Err(broken(0, "the base score is not finite".into()));
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.nodes.is_empty() && tree.leaf_values.len() != 1 {
+                return Err(broken(
+                    t,
+                    "a single-leaf tree needs exactly one leaf value".into(),
+                ));
+            }
+            for (i, node) in tree.nodes.iter().enumerate() {
+                if node.feature as usize >= self.n_features {
+                    return Err(broken(
+                        t,
+                        format!(
+                            "node {i} splits on feature {} of {}",
+                            node.feature, self.n_features
+                        ),
+                    ));
+                }
+                for child in [node.left, node.right] {
+                    let ok = if child >= 0 {
+                        (child as usize) > i && (child as usize) < tree.nodes.len()
+                    } else {
+                        ((!child) as usize) < tree.leaf_values.len()
+                    };
+                    if !ok {
+                        return Err(broken(t, format!("node {i} has no child {child}")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Probability of the positive class for each row of `x` (rows by
     /// features, NaN for missing). Parallel over rows.
     ///

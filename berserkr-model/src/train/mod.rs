@@ -250,18 +250,19 @@ impl<'a> TrainingData<'a> {
         })
     }
 
-    /// Each row's sample weight times its class weight, scaled to a mean
-    /// of 1 over the rows of positive weight, so that weight thresholds
-    /// read as numbers of rows.
+    /// Each row's sample weight, scaled to a mean of 1 over the rows of
+    /// positive weight, times its class weight: without sample weights a
+    /// negative row weighs 1 and a positive row the class weight.
     fn row_weights(&self, class_weight: ClassWeight) -> Result<Vec<f64>> {
         let factor = self.positive_factor(class_weight)?;
-        let mut w: Vec<f64> = (0..self.n_rows())
-            .map(|i| self.weight(i) * if self.y[i] { factor } else { 1.0 })
-            .collect();
-        let weighted = w.iter().filter(|&&v| v > 0.0).count();
-        let mean = w.iter().sum::<f64>() / weighted as f64;
-        w.iter_mut().for_each(|v| *v /= mean);
-        Ok(w)
+        let (sum, weighted) = (0..self.n_rows())
+            .map(|i| self.weight(i))
+            .filter(|&w| w > 0.0)
+            .fold((0.0, 0_usize), |(s, n), w| (s + w, n + 1));
+        let mean = sum / weighted as f64;
+        Ok((0..self.n_rows())
+            .map(|i| self.weight(i) / mean * if self.y[i] { factor } else { 1.0 })
+            .collect())
     }
 
     /// [`Error::InvalidParameter`] naming the first infinite value.
@@ -507,19 +508,20 @@ mod tests {
     }
 
     #[test]
-    fn row_weights_have_mean_one() {
+    fn row_weights_scale_sample_weights_then_classes() {
         let x = array![[1.0], [2.0], [3.0], [4.0]];
         let names = vec!["a".to_string()];
         let y = [true, false, false, false];
         let data = TrainingData::new(x.view(), &y, &names).unwrap();
         let w = data.row_weights(ClassWeight::Balanced).unwrap();
-        // Balanced: the positive counts 3, each negative 1; mean 6 / 4.
-        assert_eq!(w, vec![2.0, 2.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0]);
-        // Rows of weight 0 stay 0 and do not count in the mean.
-        let data = data.with_weights(&[1.0, 1.0, 1.0, 0.0]).unwrap();
+        // Balanced: the positive counts 3, each negative 1.
+        assert_eq!(w, vec![3.0, 1.0, 1.0, 1.0]);
+        // Sample weights: scaled to a mean of 1 over the rows of positive
+        // weight, then the class weight (2 negatives by weight against 1).
+        let data = data.with_weights(&[2.0, 2.0, 2.0, 0.0]).unwrap();
         assert_eq!(
             data.row_weights(ClassWeight::Balanced).unwrap(),
-            vec![1.5, 0.75, 0.75, 0.0]
+            vec![2.0, 1.0, 1.0, 0.0]
         );
         let one_class = TrainingData::new(x.view(), &[false; 4], &names).unwrap();
         assert!(matches!(
