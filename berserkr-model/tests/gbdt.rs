@@ -472,7 +472,10 @@ fn a_model_file_with_broken_trees_is_refused() {
     let json = serde_json::to_string(&model).unwrap();
     let back: Gbdt = serde_json::from_str(&json).unwrap();
     back.validate().unwrap();
-    assert_eq!(back.predict_proba(x.view()).unwrap(), model.predict_proba(x.view()).unwrap());
+    assert_eq!(
+        back.predict_proba(x.view()).unwrap(),
+        model.predict_proba(x.view()).unwrap()
+    );
     let broken = json.replacen("\"feature\":0", "\"feature\":99", 1);
     assert_ne!(broken, json);
     let broken: Gbdt = serde_json::from_str(&broken).unwrap();
