@@ -108,14 +108,18 @@ const LOG_ODDS_EPS: f64 = 1e-12;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "PlattParts")]
 pub struct PlattScaling {
+    #[serde(with = "crate::train::float_text::one")]
     a: f64,
+    #[serde(with = "crate::train::float_text::one")]
     b: f64,
 }
 
 /// [`PlattScaling`] as read, checked by [`PlattScaling::new`].
 #[derive(Deserialize)]
 struct PlattParts {
+    #[serde(with = "crate::train::float_text::one")]
     a: f64,
+    #[serde(with = "crate::train::float_text::one")]
     b: f64,
 }
 
@@ -285,14 +289,18 @@ impl PlattScaling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "IsotonicParts")]
 pub struct IsotonicCalibration {
+    #[serde(with = "crate::train::float_text::many")]
     x: Vec<f64>,
+    #[serde(with = "crate::train::float_text::many")]
     y: Vec<f64>,
 }
 
 /// [`IsotonicCalibration`] as read, checked by [`IsotonicCalibration::new`].
 #[derive(Deserialize)]
 struct IsotonicParts {
+    #[serde(with = "crate::train::float_text::many")]
     x: Vec<f64>,
+    #[serde(with = "crate::train::float_text::many")]
     y: Vec<f64>,
 }
 

@@ -31,12 +31,15 @@
 //!   "trainer": "random_forest",
 //!   "feature_names": ["recency", "frequency"],
 //!   "model": { "...": "the fitted model's own fields" },
-//!   "calibration": { "method": "platt", "a": 0.93, "b": -0.11 },
+//!   "calibration": { "method": "platt", "a": "0.93", "b": "-0.11" },
 //!   "definitions": "{ ...berserkr-features JSON... }"
 //! }
 //! ```
 //!
-//! `calibration` and `definitions` are `null` when absent. A file of
+//! `calibration` and `definitions` are `null` when absent. Numbers are
+//! written as strings in Rust's shortest round-trip form (`"0.1"`,
+//! `"-3.2e-7"`), so that a loaded model gives the same probabilities bit
+//! for bit; plain JSON numbers are read too. A file of
 //! another format, or of a later version of this one, is refused with an
 //! error saying which it is; a damaged model (a tree child out of place, a
 //! coefficient missing) is refused on loading rather than failing later.
@@ -310,8 +313,7 @@ impl Scorer {
     ///
     /// # Errors
     ///
-    /// [`Error::Arrow`] wrapping the I/O or JSON error; boosted trees cannot
-    /// be written yet (see [`BoostedTrees`]).
+    /// [`Error::Arrow`] wrapping the I/O or JSON error.
     pub fn save(&self, writer: impl Write) -> Result<()> {
         let file = FileRef {
             format: FORMAT,

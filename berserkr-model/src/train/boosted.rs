@@ -1,7 +1,7 @@
 //! Gradient-boosted trees ([`crate::gbdt`]) behind the [`Trainer`] trait.
 
 use ndarray::{Array1, ArrayView2};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::{Classifier, Model, Trainer, TrainingData, check_columns};
 use crate::error::{Error, Result};
@@ -48,10 +48,31 @@ pub(super) const NAME: &str = "boosted_trees";
 /// assert!(model.predict_proba(valid)?[0] >= 0.0);
 /// # Ok::<(), berserkr_model::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "BoostedTreesParts")]
 pub struct BoostedTrees {
     feature_names: Vec<String>,
     gbdt: Gbdt,
+}
+
+/// [`BoostedTrees`] as read, checked before use.
+#[derive(Deserialize)]
+struct BoostedTreesParts {
+    feature_names: Vec<String>,
+    gbdt: Gbdt,
+}
+
+impl TryFrom<BoostedTreesParts> for BoostedTrees {
+    type Error = Error;
+
+    fn try_from(p: BoostedTreesParts) -> Result<Self> {
+        let model = Self {
+            feature_names: p.feature_names,
+            gbdt: p.gbdt,
+        };
+        model.validate()?;
+        Ok(model)
+    }
 }
 
 impl BoostedTrees {
@@ -96,18 +117,17 @@ impl BoostedTrees {
     }
 
     pub(super) fn validate(&self) -> Result<()> {
-        if self.gbdt.n_features() == self.feature_names.len() {
-            Ok(())
-        } else {
-            Err(super::corrupt(
+        if self.gbdt.n_features() != self.feature_names.len() {
+            return Err(super::corrupt(
                 "feature_names",
                 format!(
                     "{} feature names for boosted trees of {} features",
                     self.feature_names.len(),
                     self.gbdt.n_features()
                 ),
-            ))
+            ));
         }
+        self.gbdt.validate()
     }
 }
 
@@ -141,21 +161,5 @@ impl Classifier for BoostedTrees {
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
         check_columns(x, self.feature_names.len())?;
         self.gbdt.predict_proba(x)
-    }
-}
-
-/// Why boosted trees cannot be written yet.
-const NOT_SERIALIZABLE: &str = "boosted trees cannot be saved or loaded yet: \
-     berserkr_model::gbdt::Gbdt does not implement serde's Serialize and Deserialize";
-
-impl Serialize for BoostedTrees {
-    fn serialize<S: Serializer>(&self, _: S) -> std::result::Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom(NOT_SERIALIZABLE))
-    }
-}
-
-impl<'de> Deserialize<'de> for BoostedTrees {
-    fn deserialize<D: Deserializer<'de>>(_: D) -> std::result::Result<Self, D::Error> {
-        Err(serde::de::Error::custom(NOT_SERIALIZABLE))
     }
 }

@@ -226,7 +226,9 @@ impl Trainer for LogisticRegressionValidParams {
 pub struct LogisticRegression {
     feature_names: Vec<String>,
     standardizer: Standardizer,
+    #[serde(with = "super::float_text::many")]
     coefficients: Vec<f64>,
+    #[serde(with = "super::float_text::one")]
     intercept: f64,
 }
 
@@ -235,7 +237,9 @@ pub struct LogisticRegression {
 struct LogisticRegressionParts {
     feature_names: Vec<String>,
     standardizer: Standardizer,
+    #[serde(with = "super::float_text::many")]
     coefficients: Vec<f64>,
+    #[serde(with = "super::float_text::one")]
     intercept: f64,
 }
 

@@ -81,6 +81,7 @@
 //! ```
 
 mod boosted;
+pub(crate) mod float_text;
 mod logistic;
 mod standardize;
 mod tree;

@@ -31,7 +31,9 @@ use crate::error::{Error, Result};
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Standardizer {
+    #[serde(with = "super::float_text::many")]
     means: Vec<f64>,
+    #[serde(with = "super::float_text::many")]
     scales: Vec<f64>,
 }
 

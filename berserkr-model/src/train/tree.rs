@@ -123,6 +123,13 @@ pub struct DecisionTreeValidParams(TreeSettings);
 /// merged, so the tree keeps far fewer leaves (43 against 75 on the tests'
 /// problem with 12% positives) and ranks worse, where balanced weights
 /// keep leaves of high and low purchase rates apart.
+///
+/// linfa-trees keeps weights in f32: they reach it rounded to a grid on
+/// which all its sums are exact (otherwise its running sums drift on large
+/// weighted data until it panics), and positive rows weigh a hair more
+/// (1/64 of a row at 200,000 rows) so that no node's classes tie exactly,
+/// a tie linfa-trees would break at random. The leaf probabilities use the
+/// weights unrounded. A tree takes fewer than 2^24 rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionTreeParams(TreeSettings);
 
@@ -528,6 +535,7 @@ impl Trainer for RandomForestValidParams {
 #[serde(try_from = "DecisionTreeParts")]
 pub struct DecisionTree {
     feature_names: Vec<String>,
+    #[serde(with = "super::float_text::many")]
     missing_values: Vec<f64>,
     tree: FlatTree,
 }
@@ -536,6 +544,7 @@ pub struct DecisionTree {
 #[derive(Deserialize)]
 struct DecisionTreeParts {
     feature_names: Vec<String>,
+    #[serde(with = "super::float_text::many")]
     missing_values: Vec<f64>,
     tree: FlatTree,
 }
@@ -626,6 +635,7 @@ impl Classifier for DecisionTree {
 #[serde(try_from = "RandomForestParts")]
 pub struct RandomForest {
     feature_names: Vec<String>,
+    #[serde(with = "super::float_text::many")]
     missing_values: Vec<f64>,
     trees: Vec<FlatTree>,
 }
@@ -634,6 +644,7 @@ pub struct RandomForest {
 #[derive(Deserialize)]
 struct RandomForestParts {
     feature_names: Vec<String>,
+    #[serde(with = "super::float_text::many")]
     missing_values: Vec<f64>,
     trees: Vec<FlatTree>,
 }
@@ -696,6 +707,7 @@ impl Classifier for RandomForest {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Node {
     feature: u32,
+    #[serde(with = "super::float_text::one")]
     threshold: f64,
     left: i32,
     right: i32,
@@ -707,6 +719,7 @@ struct Node {
 struct FlatTree {
     nodes: Vec<Node>,
     /// The probability of the positive class in each leaf.
+    #[serde(with = "super::float_text::many")]
     leaves: Vec<f64>,
 }
 
@@ -867,7 +880,8 @@ fn grow(
         impute(x[[rows[r], f]], missing[f])
     });
     let targets: Array1<bool> = rows.iter().map(|&r| y[r]).collect();
-    let w = f32_weights(rows.iter().map(|&r| weights[r]), rows.len())?;
+    let sample_weights: Vec<f64> = rows.iter().map(|&r| weights[r]).collect();
+    let w = f32_weights(&sample_weights, targets.as_slice().unwrap_or(&[]))?;
     let dataset = linfa::DatasetBase::new(records, targets).with_weights(Array1::from(w.clone()));
     let fitted = params
         .fit(&dataset)
@@ -875,10 +889,10 @@ fn grow(
 
     let mut tree = FlatTree::from_linfa(fitted.root_node(), features)?;
     let mut totals = vec![(0.0_f64, 0.0_f64); tree.leaves.len()];
-    for (&r, &w) in rows.iter().zip(&w) {
+    // The leaves count the weights themselves, not linfa's rounded ones.
+    for (&r, &w) in rows.iter().zip(&sample_weights) {
         let row: ArrayView1<'_, f64> = x.row(r);
         let leaf = tree.leaf(|f| impute(row[f], missing[f]));
-        let w = f64::from(w);
         totals[leaf].1 += w;
         if y[r] {
             totals[leaf].0 += w;
@@ -898,8 +912,9 @@ fn grow(
 /// The largest total of weight units whose sums f32 holds exactly.
 const F32_EXACT: f64 = (1_u32 << 24) as f64;
 
-/// The weights of `n` rows (each above 0) as f32, rounded to a grid fine
-/// enough and coarse enough that every sum of them is exact in f32.
+/// The weights of rows (each above 0, `positive` saying which rows are
+/// positives) as linfa-trees takes them: f32 on a grid on which every sum
+/// is exact, positives a hair heavier so that no node's classes tie.
 ///
 /// linfa-trees keeps weights in f32 and finds splits by adding them to the
 /// left side and subtracting them from the right, row by row. At hundreds
@@ -908,13 +923,23 @@ const F32_EXACT: f64 = (1_u32 << 24) as f64;
 /// believes heavy enough holds a class total at or below zero, and its
 /// Gini computation panics. Weights that are whole multiples of a power of
 /// two, `units / q` with the units summing to at most 2^24, add up exactly
-/// in any order. `q` is the largest power of two that allows it, each row
-/// keeping at least one unit. Rounding moves a weight by at most
-/// `total / (2^24 − n)`, 0.018 for 300,000 rows of weight 1 on average;
-/// whole weights (1, and class weights times 2^k) stay exact while the total
-/// allows.
-fn f32_weights(weights: impl Iterator<Item = f64> + Clone, n: usize) -> Result<Vec<f32>> {
-    let total: f64 = weights.clone().sum();
+/// in any order. `q` is the coarsest power of two on which every weight is
+/// exact (1 for unit weights) if the total allows it, else the finest the
+/// total allows, each row keeping at least one unit; rounding then moves a
+/// weight by at most `total / (2^24 − n)`.
+///
+/// linfa-trees also labels each node with its heavier class, breaking an
+/// exact tie by the iteration order of a `HashMap`, which is random; as it
+/// merges sibling leaves of the same label, an exact tie makes the tree
+/// differ from run to run (with unit weights, almost always). So when the
+/// total leaves room for `t >= 2` units per unit, every weight is counted
+/// in units of `1 / (q t)` and each positive row gets one such unit more:
+/// classes then tie only when a node holds a multiple of `t` positives
+/// whose weight is matched exactly, `t` being 2^14 for 1,000 rows of unit
+/// weight and 64 for 200,000.
+fn f32_weights(weights: &[f64], positive: &[bool]) -> Result<Vec<f32>> {
+    let n = weights.len();
+    let total: f64 = weights.iter().sum();
     let room = F32_EXACT - n as f64;
     if !(room > 0.0 && total > 0.0) {
         return Err(Error::ShapeMismatch(format!(
@@ -922,10 +947,27 @@ fn f32_weights(weights: impl Iterator<Item = f64> + Clone, n: usize) -> Result<V
              fit on fewer rows"
         )));
     }
-    let q = 2_f64.powi((room / total).log2().floor() as i32);
-    Ok(weights
-        .map(|w| ((w * q).round().max(1.0) / q) as f32)
-        .collect())
+    let finest = (room / total).log2().floor() as i32;
+    // The coarsest grid 2^-k (k >= 0) holding every weight exactly.
+    let exact = (0..=finest.max(-1)).find(|&k| {
+        let q = 2_f64.powi(k);
+        weights.iter().all(|w| (w * q).fract() == 0.0)
+    });
+    let q = 2_f64.powi(exact.unwrap_or(finest));
+    let units: Vec<f64> = weights.iter().map(|w| (w * q).round().max(1.0)).collect();
+    let sum: f64 = units.iter().sum();
+    let positives = positive.iter().filter(|&&p| p).count() as f64;
+    let spare = ((F32_EXACT - positives) / sum).log2().floor() as i32;
+    Ok(if spare >= 1 {
+        let t = 2_f64.powi(spare);
+        units
+            .iter()
+            .zip(positive)
+            .map(|(u, &p)| ((u * t + f64::from(u8::from(p))) / (q * t)) as f32)
+            .collect()
+    } else {
+        units.iter().map(|u| (u / q) as f32).collect()
+    })
 }
 
 /// `v`, or the feature's missing value if `v` is NaN.
@@ -1042,10 +1084,12 @@ mod tests {
         // 300,000 rows of weight 5/9 and 5: f32 running sums drift, the
         // rounded weights do not.
         let n = 300_000;
-        let w: Vec<f64> = (0..n)
-            .map(|i| if i % 10 == 0 { 5.0 } else { 5.0 / 9.0 })
+        let positive: Vec<bool> = (0..n).map(|i| i % 10 == 0).collect();
+        let w: Vec<f64> = positive
+            .iter()
+            .map(|&p| if p { 5.0 } else { 5.0 / 9.0 })
             .collect();
-        let w32 = f32_weights(w.iter().copied(), n).unwrap();
+        let w32 = f32_weights(&w, &positive).unwrap();
         let (mut up, mut exact) = (0.0_f32, 0.0_f64);
         for &v in &w32 {
             up += v;
@@ -1062,14 +1106,37 @@ mod tests {
         for (a, b) in w.iter().zip(&w32) {
             assert!((a - f64::from(*b)).abs() <= bound, "{a} {b}");
         }
-        // Weights of 1 and a class weight of 9.25 stay exact.
-        let w: Vec<f64> = (0..n)
-            .map(|i| if i % 10 == 0 { 9.25 } else { 1.0 })
-            .collect();
-        let w32 = f32_weights(w.iter().copied(), n).unwrap();
-        assert!(w.iter().zip(&w32).all(|(a, b)| *a == f64::from(*b)));
         // Tiny weights keep one unit.
-        assert!(f32_weights([1e-30, 1.0].into_iter(), 2).unwrap()[0] > 0.0);
+        assert!(f32_weights(&[1e-30, 1.0], &[false, true]).unwrap()[0] > 0.0);
+    }
+
+    #[test]
+    fn f32_weights_keep_whole_weights_and_break_ties() {
+        // Unit weights: negatives exactly 1, positives 1 + 1/t.
+        let positive: Vec<bool> = (0..1_000).map(|i| i % 3 == 0).collect();
+        let w32 = f32_weights(&[1.0; 1_000], &positive).unwrap();
+        let t = 2_f32.powi(14);
+        for (v, p) in w32.iter().zip(&positive) {
+            assert_eq!(*v, if *p { 1.0 + 1.0 / t } else { 1.0 });
+        }
+        // A class weight of 9.25 stays exact before the tie-breaking unit.
+        let n = 200_000;
+        let positive: Vec<bool> = (0..n).map(|i| i % 10 == 0).collect();
+        let w: Vec<f64> = positive
+            .iter()
+            .map(|&p| if p { 9.25 } else { 1.0 })
+            .collect();
+        let w32 = f32_weights(&w, &positive).unwrap();
+        let total: f64 = w.iter().sum();
+        let bound = 2.0 * total / (F32_EXACT - (n / 10) as f64);
+        for ((a, b), p) in w.iter().zip(&w32).zip(&positive) {
+            let extra = f64::from(*b) - a;
+            if *p {
+                assert!(extra > 0.0 && extra <= bound, "{a} {b}");
+            } else {
+                assert_eq!(extra, 0.0);
+            }
+        }
     }
 
     #[test]
