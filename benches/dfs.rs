@@ -18,6 +18,7 @@ use berserkr::features::retail::retail_entityset;
 use berserkr::features::{Dfs, FeatureMatrixBuilder};
 use berserkr::io::clean::Cleaner;
 use berserkr::io::retail::ReaderBuilder;
+use berserkr_examples::pipeline::peak_rss_bytes;
 use berserkr_examples::synthetic::SyntheticRetail;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -44,17 +45,6 @@ fn clean_transactions(rows: u64) -> RecordBatch {
         }
     }
     concat_batches(&kept[0].schema(), &kept).expect("one schema")
-}
-
-fn peak_rss_mb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .unwrap_or(0)
-        / 1024
 }
 
 fn dfs(c: &mut Criterion) {
@@ -136,7 +126,7 @@ fn dfs(c: &mut Criterion) {
             transactions.num_rows(),
             ids.len(),
             features.len(),
-            peak_rss_mb()
+            peak_rss_bytes() >> 20
         );
     }
     group.finish();

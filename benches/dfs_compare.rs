@@ -28,6 +28,7 @@ use berserkr::features::{Dfs, FeatureMatrixBuilder};
 use berserkr::io::clean::Cleaner;
 use berserkr::io::lzo::Decompressor;
 use berserkr::io::retail::ReaderBuilder;
+use berserkr_examples::pipeline::peak_rss_bytes;
 
 fn parse_time(text: &str) -> i64 {
     chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S")
@@ -83,18 +84,6 @@ fn write_clean_table(out: &str) {
     }
     writer.into_inner().flush().expect("flush");
     println!("transactions {rows}");
-}
-
-/// The process's peak resident set (Linux `VmHWM`), 0 where unknown.
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib * 1024)
-        })
-        .unwrap_or(0)
 }
 
 fn main() {

@@ -489,15 +489,18 @@ impl Pipeline {
     }
 }
 
-fn labels_of<'a>(examples: &'a Examples, what: &str) -> Result<&'a [bool]> {
+/// The labels of `examples`, or an error naming the cutoff (`what`) when
+/// the data ends before its label window.
+pub fn labels_of<'a>(examples: &'a Examples, what: &str) -> Result<&'a [bool]> {
     examples.labels().ok_or_else(|| Error::InvalidOption {
         option: "protocol",
         reason: format!("no data after the {what} cutoff: its labels are unknown"),
     })
 }
 
-/// `YYYY-MM-DD` as nanoseconds at midnight.
-fn cutoff(what: &'static str, date: &str) -> Result<i64> {
+/// `YYYY-MM-DD` as nanoseconds at midnight UTC; an error names the option
+/// (`what`) otherwise.
+pub fn cutoff(what: &'static str, date: &str) -> Result<i64> {
     NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -509,7 +512,7 @@ fn cutoff(what: &'static str, date: &str) -> Result<i64> {
 }
 
 /// The rows of `transactions` at or before `at`.
-fn before(transactions: &RecordBatch, at: i64) -> Result<RecordBatch> {
+pub fn before(transactions: &RecordBatch, at: i64) -> Result<RecordBatch> {
     let times = arrow::compute::cast(
         transactions
             .column_by_name("InvoiceDate")
@@ -526,7 +529,7 @@ fn before(transactions: &RecordBatch, at: i64) -> Result<RecordBatch> {
 
 /// All positives and a seeded share of negatives; the weight of each kept
 /// row (negatives weigh `1 / rate`).
-fn subsample(labels: &[bool], rate: f64, seed: u64) -> (Vec<usize>, Vec<f64>) {
+pub fn subsample(labels: &[bool], rate: f64, seed: u64) -> (Vec<usize>, Vec<f64>) {
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
         // splitmix64: a fixed, portable stream.

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch};
-use arrow::compute::{cast, concat_batches, filter_record_batch};
+use arrow::array::{ArrayRef, AsArray, RecordBatch};
+use arrow::compute::{cast, concat_batches};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit, TimestampNanosecondType};
+use berserkr_examples::pipeline::{before, cutoff as date_nanos};
 use berserkr_examples::{Error, Result};
 use berserkr_features::primitives::Primitives;
 use berserkr_features::retail::retail_entityset;
@@ -16,7 +17,6 @@ use berserkr_features::{Dfs, FeatureMatrixBuilder, FeatureSet};
 use berserkr_io::parquet::{ReaderBuilder, WriterBuilder};
 use berserkr_io::store::Location;
 use bytes::Bytes;
-use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use futures::TryStreamExt;
 
@@ -56,18 +56,6 @@ impl Target {
     }
 }
 
-/// `YYYY-MM-DD` as nanoseconds at midnight UTC.
-pub(crate) fn date_nanos(option: &'static str, date: &str) -> Result<i64> {
-    NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| t.and_utc().timestamp_nanos_opt())
-        .ok_or_else(|| Error::InvalidOption {
-            option,
-            reason: format!("{date:?} is not a date (YYYY-MM-DD)"),
-        })
-}
-
 /// A whole Parquet table (plain or lzop-wrapped) in one batch.
 pub(crate) async fn read_table(location: &str) -> Result<RecordBatch> {
     let location = Location::parse(location)?;
@@ -93,15 +81,6 @@ pub(crate) fn invoice_nanos(transactions: &RecordBatch) -> Result<Vec<Option<i64
         .as_primitive::<TimestampNanosecondType>()
         .iter()
         .collect())
-}
-
-/// The rows of `transactions` at or before `at`.
-pub(crate) fn before(transactions: &RecordBatch, at: i64) -> Result<RecordBatch> {
-    let keep: BooleanArray = invoice_nanos(transactions)?
-        .into_iter()
-        .map(|t| t.map(|t| t <= at))
-        .collect();
-    Ok(filter_record_batch(transactions, &keep)?)
 }
 
 /// Writes `batch` as Parquet at `location`, dictionary columns as their

@@ -15,8 +15,9 @@ use berserkr_model::problem::ProblemBuilder;
 use clap::Args;
 use ndarray::Axis;
 
-use super::features::{before, date_nanos, read_table, write_parquet};
+use super::features::{read_table, write_parquet};
 use super::train::{MODEL_FORMAT, ModelFile};
+use berserkr_examples::pipeline::{before, cutoff as date_nanos};
 
 #[derive(Debug, Args)]
 pub(crate) struct ScoreArgs {

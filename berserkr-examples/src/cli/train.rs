@@ -12,7 +12,9 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use berserkr_examples::pipeline::peak_rss_bytes;
+use berserkr_examples::pipeline::{
+    before, cutoff as date_nanos, labels_of, peak_rss_bytes, subsample,
+};
 use berserkr_examples::{Error, Result};
 use berserkr_features::retail::retail_entityset;
 use berserkr_io::store::Location;
@@ -26,7 +28,7 @@ use clap::Args;
 use ndarray::Axis;
 use serde::{Deserialize, Serialize};
 
-use super::features::{before, date_nanos, invoice_nanos, read_table};
+use super::features::{invoice_nanos, read_table};
 
 /// The format of the model files this version writes and reads.
 pub(crate) const MODEL_FORMAT: &str = "berserkr-model/1";
@@ -396,40 +398,4 @@ fn metrics_table(scored: &[(&str, Metrics)]) -> String {
         );
     }
     table
-}
-
-fn labels_of<'a>(examples: &'a Examples, what: &str) -> Result<&'a [bool]> {
-    examples.labels().ok_or_else(|| {
-        invalid(
-            "cutoffs",
-            format!("no data after the {what} cutoff: its labels are unknown"),
-        )
-    })
-}
-
-/// All positives and a seeded share of negatives; the weight of each kept
-/// row (negatives weigh `1 / rate`).
-fn subsample(labels: &[bool], rate: f64, seed: u64) -> (Vec<usize>, Vec<f64>) {
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        // splitmix64: a fixed, portable stream.
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut kept = Vec::new();
-    let mut weights = Vec::new();
-    for (i, &label) in labels.iter().enumerate() {
-        let draw = next();
-        if label {
-            kept.push(i);
-            weights.push(1.0);
-        } else if draw < rate {
-            kept.push(i);
-            weights.push(1.0 / rate);
-        }
-    }
-    (kept, weights)
 }
