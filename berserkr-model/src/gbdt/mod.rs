@@ -158,11 +158,11 @@ impl<'a> Samples<'a> {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Gbdt {
     n_features: usize,
-    #[serde(with = "tree::float")]
+    #[serde(with = "crate::train::float_text::one")]
     base_score: f64,
     trees: Vec<Tree>,
     best_iteration: Option<usize>,
-    #[serde(with = "tree::floats")]
+    #[serde(with = "crate::train::float_text::many")]
     validation_loss: Vec<f64>,
 }
 

@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Node {
     /// Rows with `x[feature] <= threshold` go left.
-    #[serde(with = "float")]
+    #[serde(with = "crate::train::float_text::one")]
     pub(crate) threshold: f64,
     pub(crate) feature: u32,
     pub(crate) left: i32,
@@ -22,69 +22,11 @@ pub(crate) struct Node {
 pub(crate) struct Tree {
     pub(crate) nodes: Vec<Node>,
     /// Leaf outputs, learning rate applied.
-    #[serde(with = "floats")]
+    #[serde(with = "crate::train::float_text::many")]
     pub(crate) leaf_values: Vec<f64>,
     /// Loss reduction of each node's split, for feature importance.
-    #[serde(with = "floats")]
+    #[serde(with = "crate::train::float_text::many")]
     pub(crate) gains: Vec<f64>,
-}
-
-/// `f64`s that survive JSON exactly: written as strings in Rust's
-/// shortest round-trip form (`"0.1"`, `"-3.2e-7"`, `"inf"`, `"NaN"`) and
-/// parsed with `str::parse`, since JSON has no infinities and a JSON
-/// reader may round a long number by an ulp, which moves a threshold
-/// across a value. Plain numbers are read too.
-pub(crate) mod float {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{v:?}"))
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    pub(crate) enum Repr {
-        Number(f64),
-        Text(String),
-    }
-
-    impl Repr {
-        pub(crate) fn value<E: serde::de::Error>(self) -> Result<f64, E> {
-            match self {
-                Self::Number(v) => Ok(v),
-                Self::Text(t) => t
-                    .parse()
-                    .map_err(|_| E::custom(format!("{t:?} is not a number"))),
-            }
-        }
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Repr::deserialize(d)?.value()
-    }
-}
-
-/// A vector of [`float`]s.
-pub(crate) mod floats {
-    use serde::ser::SerializeSeq;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use super::float::Repr;
-
-    pub(crate) fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(v.len()))?;
-        for x in v {
-            seq.serialize_element(&format!("{x:?}"))?;
-        }
-        seq.end()
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        Vec::<Repr>::deserialize(d)?
-            .into_iter()
-            .map(Repr::value)
-            .collect()
-    }
 }
 
 impl Tree {

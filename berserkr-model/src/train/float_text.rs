@@ -4,9 +4,8 @@
 //! `"-3.2e-7"`, `"inf"`) and parsed with `str::parse`: serde_json without
 //! its `float_roundtrip` feature reads about one long number in six an ulp
 //! off, enough to move a threshold across a value or a probability by a
-//! bit. Plain JSON numbers are read too. The same form as the boosted
-//! trees' (`gbdt::tree::float`), so that one model file writes its numbers
-//! one way.
+//! bit. Plain JSON numbers are read too. Every model of the crate (the
+//! boosted trees too) writes its numbers this way.
 
 use serde::{Deserialize, Deserializer, Serializer};
 
