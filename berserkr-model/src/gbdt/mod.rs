@@ -133,6 +133,21 @@ impl<'a> Samples<'a> {
         Ok(self)
     }
 
+    /// The features, rows by columns.
+    pub fn x(&self) -> ArrayView2<'a, f64> {
+        self.x
+    }
+
+    /// The labels, one per row.
+    pub fn y(&self) -> &'a [bool] {
+        self.y
+    }
+
+    /// The sample weights, if any.
+    pub fn weights(&self) -> Option<&'a [f64]> {
+        self.weights
+    }
+
     /// Rows in the set.
     pub fn n_rows(&self) -> usize {
         self.y.len()

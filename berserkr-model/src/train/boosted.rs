@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Classifier, Model, Trainer, TrainingData, check_columns};
 use crate::error::{Error, Result};
-use crate::gbdt::{Gbdt, GbdtValidParams, Samples};
+use crate::gbdt::{Gbdt, GbdtValidParams};
 
 pub(super) const NAME: &str = "boosted_trees";
 
@@ -92,7 +92,7 @@ impl BoostedTrees {
         validation: Option<&TrainingData<'_>>,
     ) -> Result<Self> {
         let gbdt = match validation {
-            None => params.fit(&samples(train)?)?,
+            None => params.fit(&train.samples())?,
             Some(valid) => {
                 if valid.feature_names() != train.feature_names() {
                     return Err(Error::ShapeMismatch(format!(
@@ -101,7 +101,7 @@ impl BoostedTrees {
                         train.feature_names()
                     )));
                 }
-                params.fit_with_validation(&samples(train)?, &samples(valid)?)?
+                params.fit_with_validation(&train.samples(), &valid.samples())?
             }
         };
         Ok(Self {
@@ -128,14 +128,6 @@ impl BoostedTrees {
             ));
         }
         self.gbdt.validate()
-    }
-}
-
-fn samples<'a>(data: &TrainingData<'a>) -> Result<Samples<'a>> {
-    let samples = Samples::new(data.x(), data.y())?;
-    match data.weights() {
-        Some(w) => samples.with_weights(w),
-        None => Ok(samples),
     }
 }
 

@@ -93,6 +93,7 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::gbdt::Samples;
 
 pub use crate::gbdt::ClassWeight;
 pub use boosted::BoostedTrees;
@@ -114,10 +115,8 @@ const ROW_CHUNK: usize = 1024;
 /// `j` is the feature `feature_names[j]`.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainingData<'a> {
-    x: ArrayView2<'a, f64>,
-    y: &'a [bool],
+    samples: Samples<'a>,
     feature_names: &'a [String],
-    weights: Option<&'a [f64]>,
 }
 
 impl<'a> TrainingData<'a> {
@@ -130,13 +129,7 @@ impl<'a> TrainingData<'a> {
     /// `feature_names` in columns; [`Error::InvalidParameter`] if a feature
     /// name repeats.
     pub fn new(x: ArrayView2<'a, f64>, y: &'a [bool], feature_names: &'a [String]) -> Result<Self> {
-        if x.nrows() != y.len() {
-            return Err(Error::ShapeMismatch(format!(
-                "{} rows of features but {} labels",
-                x.nrows(),
-                y.len()
-            )));
-        }
+        let samples = Samples::new(x, y)?;
         if x.ncols() != feature_names.len() {
             return Err(Error::ShapeMismatch(format!(
                 "{} columns of features but {} feature names",
@@ -152,10 +145,8 @@ impl<'a> TrainingData<'a> {
             });
         }
         Ok(Self {
-            x,
-            y,
+            samples,
             feature_names,
-            weights: None,
         })
     }
 
@@ -166,35 +157,18 @@ impl<'a> TrainingData<'a> {
     /// [`Error::ShapeMismatch`] if there is not one weight per row,
     /// [`Error::InvalidParameter`] if a weight is negative or not finite.
     pub fn with_weights(mut self, weights: &'a [f64]) -> Result<Self> {
-        if weights.len() != self.y.len() {
-            return Err(Error::ShapeMismatch(format!(
-                "{} weights for {} rows",
-                weights.len(),
-                self.y.len()
-            )));
-        }
-        if let Some((row, w)) = weights
-            .iter()
-            .enumerate()
-            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
-        {
-            return Err(Error::InvalidParameter {
-                name: "weights",
-                reason: format!("weight {w} of row {row} is negative or not finite"),
-            });
-        }
-        self.weights = Some(weights);
+        self.samples = self.samples.with_weights(weights)?;
         Ok(self)
     }
 
     /// The features, rows by columns.
     pub fn x(&self) -> ArrayView2<'a, f64> {
-        self.x
+        self.samples.x()
     }
 
     /// The labels, one per row.
     pub fn y(&self) -> &'a [bool] {
-        self.y
+        self.samples.y()
     }
 
     /// The name of each column of [`x`](Self::x).
@@ -204,12 +178,17 @@ impl<'a> TrainingData<'a> {
 
     /// The sample weights, if any.
     pub fn weights(&self) -> Option<&'a [f64]> {
-        self.weights
+        self.samples.weights()
+    }
+
+    /// The rows as the boosted trees take them.
+    pub(crate) fn samples(&self) -> Samples<'a> {
+        self.samples
     }
 
     /// Rows in the set.
     pub fn n_rows(&self) -> usize {
-        self.y.len()
+        self.samples.n_rows()
     }
 
     /// Features per row.
@@ -218,13 +197,13 @@ impl<'a> TrainingData<'a> {
     }
 
     fn weight(&self, row: usize) -> f64 {
-        self.weights.map_or(1.0, |w| w[row])
+        self.weights().map_or(1.0, |w| w[row])
     }
 
     /// The summed sample weight of the negative and the positive rows.
     fn class_totals(&self) -> (f64, f64) {
         let (mut neg, mut pos) = (0.0, 0.0);
-        for (i, &y) in self.y.iter().enumerate() {
+        for (i, &y) in self.y().iter().enumerate() {
             if y {
                 pos += self.weight(i);
             } else {
@@ -262,14 +241,14 @@ impl<'a> TrainingData<'a> {
             .fold((0.0, 0_usize), |(s, n), w| (s + w, n + 1));
         let mean = sum / weighted as f64;
         Ok((0..self.n_rows())
-            .map(|i| self.weight(i) / mean * if self.y[i] { factor } else { 1.0 })
+            .map(|i| self.weight(i) / mean * if self.y()[i] { factor } else { 1.0 })
             .collect())
     }
 
     /// [`Error::InvalidParameter`] naming the first infinite value.
     fn check_no_infinity(&self, trainer: &str) -> Result<()> {
         let found = self
-            .x
+            .x()
             .rows()
             .into_iter()
             .enumerate()
@@ -280,7 +259,7 @@ impl<'a> TrainingData<'a> {
                 name: "x",
                 reason: format!(
                     "{trainer} takes no infinite value, found {} in row {row}, feature {:?}",
-                    self.x[[row, col]],
+                    self.x()[[row, col]],
                     self.feature_names[col]
                 ),
             }),
