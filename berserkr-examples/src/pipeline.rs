@@ -4,16 +4,19 @@
 //! Stages, each timed in the [`PipelineReport`]:
 //!
 //! 1. **load**: read and clean the transactions ([`crate::data::load`]);
-//! 2. **features**: the problem's candidates, labels and features at each
-//!    training cutoff and the evaluation cutoff
-//!    ([`berserkr_model::problem`]; DFS definitions made once, on the data
-//!    as of the evaluation cutoff, and used at every cutoff);
+//! 2. **features**: the problem's candidates and labels at each training
+//!    cutoff ([`berserkr_model::problem`]; DFS definitions made once, on
+//!    the data as of the evaluation cutoff, and used at every cutoff), and
+//!    the features of the rows that train: every positive and a share of
+//!    the negatives (weighted back), picked before any feature is computed
+//!    so that the rows left out cost nothing; one customer in eight is held
+//!    out (sampled alike) to stop the training early;
 //! 3. **train**: gradient-boosted trees ([`berserkr_model::gbdt`]) with
-//!    early stopping on held-out customers (or a validation cutoff),
-//!    negatives subsampled (and weighted back) to keep training fast;
-//! 4. **evaluate**: every metric of [`berserkr_model::metrics`] for the
-//!    model and both baselines ([`berserkr_model::baselines`]) on the
-//!    evaluation cutoff;
+//!    early stopping on the held-out customers (or a validation cutoff);
+//! 4. **evaluate**: the evaluation cutoff's features, assembled and scored
+//!    in chunks of whole customers so that its matrix is never held whole,
+//!    and every metric of [`berserkr_model::metrics`] for the model and
+//!    both baselines ([`berserkr_model::baselines`]);
 //! 5. **score**: each customer's top items as of the evaluation cutoff.
 //!
 //! The protocol is the model issue's: evaluation cutoff 2011-11-09 with a
@@ -39,21 +42,25 @@
 //! ```
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::{
-    ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+    ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    UInt32Array,
 };
-use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use berserkr_features::retail::retail_entityset;
 use berserkr_io::clean::CleanReport;
-use berserkr_model::baselines;
+use berserkr_io::parquet::WriterBuilder;
+use berserkr_io::store::Location;
+use berserkr_model::baselines::Baselines;
 use berserkr_model::gbdt::{Gbdt, GbdtParams, Samples};
 use berserkr_model::metrics::{self, Metrics};
 use berserkr_model::problem::{Examples, Problem, ProblemBuilder};
 use chrono::NaiveDate;
-use ndarray::Axis;
+use ndarray::Array2;
 
 use crate::data::{Data, Input, load};
 use crate::error::{Error, Result};
@@ -98,6 +105,8 @@ pub struct PipelineBuilder {
     quiet: bool,
     trees: usize,
     early_stopping_rounds: Option<usize>,
+    export_matrices: Option<String>,
+    max_training_rows: usize,
 }
 
 impl PipelineBuilder {
@@ -142,6 +151,26 @@ impl PipelineBuilder {
     /// trees (default 50; `None`: grow every tree).
     pub fn with_early_stopping_rounds(mut self, rounds: Option<usize>) -> Self {
         self.early_stopping_rounds = rounds;
+        self
+    }
+
+    /// Also write the training, validation and evaluation matrices as
+    /// Parquet (`train.parquet`, `valid.parquet`, `eval.parquet`: one
+    /// `Float64` column per feature, then `CustomerID`, `label` and
+    /// `weight`) and the model's fit and predict times and metrics
+    /// (`berserkr.json`) to this path or URL, for
+    /// `benches/compare/gbdt.py` to train LightGBM on the same rows.
+    pub fn with_export_matrices(mut self, location: Option<String>) -> Self {
+        self.export_matrices = location;
+        self
+    }
+
+    /// At most about this many training rows (default 2,000,000, split
+    /// evenly over the training cutoffs): on data so large that the
+    /// negative rate would keep more, positives and negatives are both
+    /// sampled down alike, and weighted back.
+    pub fn with_max_training_rows(mut self, rows: usize) -> Self {
+        self.max_training_rows = rows;
         self
     }
 
@@ -201,6 +230,10 @@ pub struct PipelineReport {
     pub feature_names: Vec<String>,
     /// Wall time of each stage.
     pub stages: Vec<(&'static str, Duration)>,
+    /// Wall time of fitting the model (binning included).
+    pub fit_time: Duration,
+    /// Wall time of predicting the evaluation rows.
+    pub predict_time: Duration,
     /// The process's peak resident memory, in bytes (0 where unknown).
     pub peak_rss_bytes: u64,
 }
@@ -219,20 +252,27 @@ impl PipelineReport {
             .map(|s| &s.metrics)
     }
 
+    /// Writes [`top`](Self::top) as Parquet to `location`; the number of
+    /// rows written. The file appears whole or not at all.
+    ///
+    /// # Errors
+    ///
+    /// Those of the store and the Parquet writer.
+    pub async fn write_top(&self, location: &Location) -> Result<u64> {
+        let mut writer = WriterBuilder::new()
+            .build(
+                location.store().clone(),
+                location.path().clone(),
+                self.top.schema(),
+            )
+            .await?;
+        writer.write(&self.top).await?;
+        Ok(writer.finish().await?.rows)
+    }
+
     /// The numbers as JSON (for the comparison scripts).
     pub fn to_json(&self) -> serde_json::Value {
-        let metrics = |m: &Metrics| {
-            let at10 = m.at_k.iter().find(|r| r.k == 10);
-            serde_json::json!({
-                "roc_auc": m.roc_auc,
-                "average_precision": m.average_precision,
-                "log_loss": m.log_loss,
-                "brier": m.brier_score,
-                "precision_at_10": at10.map(|r| r.precision),
-                "recall_at_10": at10.map(|r| r.recall),
-                "ndcg_at_10": at10.map(|r| r.ndcg),
-            })
-        };
+        let metrics = metrics_json;
         serde_json::json!({
             "input": self.input,
             "wall_seconds": self.wall().as_secs_f64(),
@@ -245,6 +285,8 @@ impl PipelineReport {
             "training_rows_used": self.training_rows_used,
             "evaluation_rows": self.rows.2,
             "trees": self.trees,
+            "fit_seconds": self.fit_time.as_secs_f64(),
+            "predict_seconds": self.predict_time.as_secs_f64(),
             "metrics": self.scored.first().map(|s| metrics(&s.metrics)),
             "baselines": self.scored.iter().skip(1).map(|s| (s.name.clone(), metrics(&s.metrics))).collect::<std::collections::BTreeMap<_, _>>(),
         })
@@ -318,6 +360,8 @@ impl Pipeline {
             quiet: false,
             trees: 1000,
             early_stopping_rounds: Some(50),
+            export_matrices: None,
+            max_training_rows: 2_000_000,
         }
     }
 
@@ -334,6 +378,12 @@ impl Pipeline {
             return Err(Error::InvalidOption {
                 option: "negative_rate",
                 reason: format!("{} is not in (0, 1]", options.negative_rate),
+            });
+        }
+        if options.max_training_rows == 0 {
+            return Err(Error::InvalidOption {
+                option: "max_training_rows",
+                reason: "a model needs at least one training row".into(),
             });
         }
         let mut stages = Vec::new();
@@ -361,112 +411,238 @@ impl Pipeline {
             .map(|d| cutoff("training", d))
             .collect::<Result<Vec<_>>>()?;
         let problem = self.problem(&data, evaluation)?;
-        let examples_at = |at: i64, what: &str| -> Result<Examples> {
-            let examples = problem.examples(&data.transactions, &data.cancellations, at)?;
-            self.say(format!("{what} examples: {} pairs", examples.len()));
-            Ok(examples)
+        let mut cutoffs = training.clone();
+        cutoffs.extend(validation);
+        cutoffs.push(evaluation);
+        let mut each = problem.examples_each(&data.transactions, &data.cancellations, &cutoffs)?;
+        let feature_names = each.feature_names().to_vec();
+        let width = feature_names.len();
+        let missing = |what: &str, date: &str| Error::InvalidOption {
+            option: "protocol",
+            reason: format!("no examples for the {what} cutoff {date}"),
         };
-        let mut parts = Vec::new();
-        for &at in &training {
-            parts.push(examples_at(at, "training")?);
+        let unlabelled = |what: &str, date: &str| Error::InvalidOption {
+            option: "protocol",
+            reason: format!("no data after the {what} cutoff {date}: its labels are unknown"),
+        };
+        // The rows that train (and, without a validation cutoff, stop) the
+        // model are picked from each cutoff's candidates before their
+        // features are computed, so that the negatives left out never take
+        // memory.
+        let per_cutoff = options.max_training_rows / protocol.training.len().max(1);
+        let mut fit = Rows::default();
+        let mut held = Rows::default();
+        let mut training_rows = 0;
+        for (i, date) in protocol.training.iter().enumerate() {
+            let candidates = each
+                .next_cutoff()
+                .ok_or_else(|| missing("training", date))??;
+            training_rows += candidates.len();
+            let labels = candidates
+                .labels()
+                .ok_or_else(|| unlabelled("training", date))?;
+            let customers = candidates.customers();
+            // Without a validation cutoff, whole customers are held out:
+            // the same months as the training rows, none of the same people.
+            let held_out = |row: usize| validation.is_none() && customers[row].rem_euclid(8) == 0;
+            let (fit_rows, held_rows): (Vec<usize>, Vec<usize>) =
+                (0..candidates.len()).partition(|&r| !held_out(r));
+            let sample = Sample::new(
+                fit_rows.iter().map(|&r| labels[r]),
+                options.negative_rate,
+                per_cutoff,
+            );
+            let (kept, weights) = sample.draw(
+                fit_rows.iter().map(|&r| labels[r]),
+                options.seed.wrapping_add(i as u64),
+            );
+            let mut selected: Vec<usize> = kept.iter().map(|&k| fit_rows[k]).collect();
+            // The held-out rows are sampled as the fitted ones, so that
+            // their weighted loss is the loss on all of them.
+            let (held_kept, held_weights) = sample.draw(
+                held_rows.iter().map(|&r| labels[r]),
+                options.seed.wrapping_add(1000 + i as u64),
+            );
+            selected.extend(held_kept.iter().map(|&k| held_rows[k]));
+            let part = candidates.examples(&selected)?;
+            let labels = labels_of(&part, "training")?;
+            let fitted = weights.len();
+            self.say(format!(
+                "training examples at {date}: {} candidates; {fitted} fit and {} held out{}",
+                candidates.len(),
+                part.len() - fitted,
+                sample.describe()
+            ));
+            fit.take(&part, labels, 0..fitted, weights);
+            held.take(&part, labels, fitted..part.len(), held_weights);
         }
-        let train = Examples::stack(parts)?;
-        let valid = validation
-            .map(|at| examples_at(at, "validation"))
-            .transpose()?;
-        let eval = examples_at(evaluation, "evaluation")?;
+        let mut valid = match (&validation, &protocol.validation) {
+            (Some(_), Some(date)) => {
+                let part = each.next().ok_or_else(|| missing("validation", date))??;
+                self.say(format!(
+                    "validation examples at {date}: {} pairs",
+                    part.len()
+                ));
+                let mut rows = Rows::default();
+                let ones = vec![1.0; part.len()];
+                rows.take(&part, labels_of(&part, "validation")?, 0..part.len(), ones);
+                rows
+            }
+            _ => held,
+        };
         stages.push(("features", started.elapsed()));
 
         let started = Instant::now();
-        let train_labels = labels_of(&train, "training")?;
-        // Without a validation cutoff, whole customers are held out: the
-        // same months as the training rows, none of the same people.
-        let held_out = |row: usize| valid.is_none() && train.groups()[row].rem_euclid(8) == 0;
-        let rows: Vec<usize> = (0..train.len()).filter(|&r| !held_out(r)).collect();
-        let held: Vec<usize> = (0..train.len()).filter(|&r| held_out(r)).collect();
-        let fit_labels: Vec<bool> = rows.iter().map(|&r| train_labels[r]).collect();
-        let (kept, weights) = subsample(&fit_labels, options.negative_rate, options.seed);
-        let kept: Vec<usize> = kept.iter().map(|&i| rows[i]).collect();
-        let x = train.features().select(Axis(0), &kept);
-        let y: Vec<bool> = kept.iter().map(|&i| train_labels[i]).collect();
-        let (valid_x, valid_labels) = match &valid {
-            Some(valid) => (
-                valid.features().clone(),
-                labels_of(valid, "validation")?.to_vec(),
-            ),
-            None => (
-                train.features().select(Axis(0), &held),
-                held.iter().map(|&r| train_labels[r]).collect(),
-            ),
-        };
+        let x = fit.matrix(width)?;
+        let valid_x = valid.matrix(width)?;
         self.say(format!(
-            "training on {} rows ({} positives) x {} features",
-            y.len(),
-            y.iter().filter(|&&l| l).count(),
-            train.feature_names().len()
+            "training on {} rows ({} positives) x {width} features",
+            fit.labels.len(),
+            fit.labels.iter().filter(|&&l| l).count(),
         ));
         let model = GbdtParams::new()
             .with_n_trees(options.trees)
-            .with_learning_rate(0.05)
-            .with_num_leaves(31)
+            .with_learning_rate(LEARNING_RATE)
+            .with_num_leaves(NUM_LEAVES)
             .with_early_stopping_rounds(options.early_stopping_rounds)
             .with_seed(options.seed)
             .check()?
             .fit_with_validation(
-                &Samples::new(x.view(), &y)?.with_weights(&weights)?,
-                &Samples::new(valid_x.view(), &valid_labels)?,
+                &Samples::new(x.view(), &fit.labels)?.with_weights(&fit.weights)?,
+                &Samples::new(valid_x.view(), &valid.labels)?.with_weights(&valid.weights)?,
             )?;
+        let fit_time = started.elapsed();
+        let export = match &options.export_matrices {
+            Some(location) => {
+                // Not timed: written for the comparison with LightGBM.
+                let mut train =
+                    MatrixWriter::create(location, "train.parquet", &feature_names).await?;
+                train.write(&x, &fit).await?;
+                train.finish().await?;
+                let mut valid_file =
+                    MatrixWriter::create(location, "valid.parquet", &feature_names).await?;
+                valid_file.write(&valid_x, &valid).await?;
+                valid_file.finish().await?;
+                Some(MatrixWriter::create(location, "eval.parquet", &feature_names).await?)
+            }
+            None => None,
+        };
         drop(x);
-        let valid_rows = valid_labels.len();
+        let valid_rows = valid.labels.len();
         drop(valid_x);
-        stages.push(("train", started.elapsed()));
+        stages.push(("train", fit_time));
         self.say(format!("{} trees", model.n_trees()));
 
+        // The evaluation cutoff is assembled, scored and ranked in chunks
+        // of whole customers, so that its matrix is never held whole.
         let started = Instant::now();
-        let eval_labels = labels_of(&eval, "evaluation")?;
-        let probabilities = model.predict_proba(eval.features().view())?;
-        let probabilities = probabilities.to_vec();
-        let groups = eval.groups();
+        let candidates = each
+            .next_cutoff()
+            .ok_or_else(|| missing("evaluation", &protocol.evaluation))??;
+        let eval_rows = candidates.len();
+        let eval_labels = candidates
+            .labels()
+            .ok_or_else(|| unlabelled("evaluation", &protocol.evaluation))?
+            .to_vec();
+        let groups = candidates.customers();
+        self.say(format!(
+            "evaluation examples at {}: {eval_rows} pairs",
+            protocol.evaluation
+        ));
+        let baselines = Baselines::new(&data.transactions)?;
+        let mut probabilities = Vec::with_capacity(eval_rows);
+        let mut past_purchases = Vec::with_capacity(eval_rows);
+        let mut popularity = Vec::with_capacity(eval_rows);
+        let mut tops = Vec::new();
+        let mut predict_time = Duration::ZERO;
+        let mut score_time = Duration::ZERO;
+        let mut export = export;
+        for rows in customer_chunks(&groups, EVAL_CHUNK_ROWS) {
+            let rows: Vec<usize> = rows.collect();
+            let part = candidates.examples(&rows)?;
+            let predicting = Instant::now();
+            let p = model.predict_proba(part.features().view())?.to_vec();
+            predict_time += predicting.elapsed();
+            past_purchases.extend(baselines.past_purchase_count(&part)?);
+            popularity.extend(baselines.popularity(&part)?);
+            let scoring = Instant::now();
+            tops.push(top_per_customer(part.pairs(), &p, options.top_n)?);
+            score_time += scoring.elapsed();
+            if let Some(writer) = &mut export {
+                let rows = Rows {
+                    values: Vec::new(),
+                    labels: rows.iter().map(|&r| eval_labels[r]).collect(),
+                    weights: vec![1.0; rows.len()],
+                    customers: part.groups().to_vec(),
+                };
+                writer.write(part.features(), &rows).await?;
+            }
+            probabilities.extend(p);
+        }
+        drop(candidates);
+        drop(each);
         let mut scored = vec![Scored {
             name: "gbdt".into(),
-            metrics: metrics::evaluate(groups, &probabilities, eval_labels, &[10], 10)?,
+            metrics: metrics::evaluate(&groups, &probabilities, &eval_labels, &[10], 10)?,
         }];
         for (name, scores) in [
-            (
-                "past purchase count",
-                baselines::past_purchase_count(&eval, &data.transactions)?,
-            ),
-            (
-                "popularity",
-                baselines::popularity(&eval, &data.transactions)?,
-            ),
+            ("past purchase count", past_purchases),
+            ("popularity", popularity),
         ] {
             // The ranking metrics only; probabilities need a model.
             let squashed: Vec<f64> = scores.iter().map(|s| s / (1.0 + s.abs())).collect();
             scored.push(Scored {
                 name: name.into(),
-                metrics: metrics::evaluate(groups, &squashed, eval_labels, &[10], 10)?,
+                metrics: metrics::evaluate(&groups, &squashed, &eval_labels, &[10], 10)?,
             });
         }
-        stages.push(("evaluate", started.elapsed()));
-
+        stages.push(("evaluate", started.elapsed().saturating_sub(score_time)));
         let started = Instant::now();
-        let top = top_per_customer(eval.pairs(), &probabilities, options.top_n)?;
-        stages.push(("score", started.elapsed()));
+        let top = match tops.first() {
+            Some(first) => arrow::compute::concat_batches(&first.schema(), &tops)?,
+            None => RecordBatch::new_empty(top_schema()),
+        };
+        stages.push(("score", started.elapsed() + score_time));
+        if let (Some(writer), Some(location)) = (export, &options.export_matrices) {
+            writer.finish().await?;
+            let summary = serde_json::json!({
+                "fit_seconds": fit_time.as_secs_f64(),
+                "predict_seconds": predict_time.as_secs_f64(),
+                "trees": model.n_trees(),
+                "threads": rayon::current_num_threads(),
+                "params": {
+                    "learning_rate": LEARNING_RATE,
+                    "num_leaves": NUM_LEAVES,
+                    "max_bins": 255,
+                    "min_data_in_leaf": 20,
+                    "lambda_l2": 0.0,
+                    "early_stopping_rounds": options.early_stopping_rounds.unwrap_or(0),
+                    "max_trees": options.trees,
+                },
+                "eval": metrics_json(&scored[0].metrics),
+                "baselines": scored.iter().skip(1).map(|s| (s.name.clone(), metrics_json(&s.metrics))).collect::<std::collections::BTreeMap<_, _>>(),
+                "eval_rows": eval_rows,
+            });
+            let path = Location::parse(location)?.join("berserkr.json");
+            path.put(bytes::Bytes::from(summary.to_string())).await?;
+            self.say(format!("matrices and berserkr.json written to {location}"));
+        }
 
         Ok(PipelineReport {
             input: options.input.to_string(),
             objects: data.objects,
             clean_report: data.clean_report,
             malformed_rows: data.malformed_rows,
-            features: train.feature_names().len(),
-            rows: (train.len(), valid_rows, eval.len()),
-            training_rows_used: y.len(),
+            features: feature_names.len(),
+            rows: (training_rows, valid_rows, eval_rows),
+            training_rows_used: fit.labels.len(),
             trees: model.n_trees(),
             scored,
             top,
-            feature_names: train.feature_names().to_vec(),
+            feature_names,
             model,
+            fit_time,
+            predict_time,
             stages,
             peak_rss_bytes: peak_rss_bytes(),
         })
@@ -486,6 +662,209 @@ impl Pipeline {
                 .with_item_features(items);
         }
         Ok(builder.build()?)
+    }
+}
+
+/// The boosted trees' learning rate.
+const LEARNING_RATE: f64 = 0.05;
+
+/// The boosted trees' leaves per tree.
+const NUM_LEAVES: usize = 31;
+
+/// Rows taken from several cutoffs' examples, row-major.
+#[derive(Debug, Default)]
+struct Rows {
+    values: Vec<f64>,
+    labels: Vec<bool>,
+    weights: Vec<f64>,
+    customers: Vec<i64>,
+}
+
+impl Rows {
+    /// Appends `rows` of `examples` with their `labels` and `weights`.
+    fn take(
+        &mut self,
+        examples: &Examples,
+        labels: &[bool],
+        rows: impl Iterator<Item = usize>,
+        weights: Vec<f64>,
+    ) {
+        let features = examples.features();
+        for row in rows {
+            self.values.extend(features.row(row).iter());
+            self.labels.push(labels[row]);
+            self.customers.push(examples.groups()[row]);
+        }
+        self.weights.extend(weights);
+    }
+
+    /// The rows as a matrix of `width` columns; the values are given up.
+    fn matrix(&mut self, width: usize) -> Result<Array2<f64>> {
+        let values = std::mem::take(&mut self.values);
+        let rows = self.labels.len();
+        Array2::from_shape_vec((rows, width), values).map_err(|e| Error::InvalidOption {
+            option: "protocol",
+            reason: format!("the training rows do not make a {rows} x {width} matrix: {e}"),
+        })
+    }
+}
+
+/// A metric summary as JSON.
+fn metrics_json(m: &Metrics) -> serde_json::Value {
+    let at10 = m.at_k.iter().find(|r| r.k == 10);
+    serde_json::json!({
+        "roc_auc": m.roc_auc,
+        "average_precision": m.average_precision,
+        "log_loss": m.log_loss,
+        "brier": m.brier_score,
+        "precision_at_10": at10.map(|r| r.precision),
+        "recall_at_10": at10.map(|r| r.recall),
+        "ndcg_at_10": at10.map(|r| r.ndcg),
+    })
+}
+
+/// A Parquet file of feature rows with their customers, labels and
+/// weights, written in parts.
+struct MatrixWriter {
+    writer: berserkr_io::parquet::Writer,
+    schema: SchemaRef,
+}
+
+impl MatrixWriter {
+    /// Starts `location/name` with a `Float64` column per feature of
+    /// `names`, then `CustomerID`, `label` and `weight`.
+    async fn create(location: &str, name: &str, names: &[String]) -> Result<Self> {
+        let mut fields: Vec<Field> = names
+            .iter()
+            .map(|n| Field::new(n, DataType::Float64, false))
+            .collect();
+        fields.push(Field::new("CustomerID", DataType::Int64, false));
+        fields.push(Field::new("label", DataType::Boolean, false));
+        fields.push(Field::new("weight", DataType::Float64, false));
+        let schema = Arc::new(Schema::new(fields));
+        let path = Location::parse(location)?.join(name);
+        let writer = WriterBuilder::new()
+            .build(path.store().clone(), path.path().clone(), schema.clone())
+            .await?;
+        Ok(Self { writer, schema })
+    }
+
+    /// Appends the rows of `x` with `rows`' customers, labels and weights.
+    async fn write(&mut self, x: &Array2<f64>, rows: &Rows) -> Result<()> {
+        let mut columns: Vec<ArrayRef> = x
+            .columns()
+            .into_iter()
+            .map(|c| Arc::new(Float64Array::from_iter_values(c.iter().copied())) as ArrayRef)
+            .collect();
+        columns.push(Arc::new(Int64Array::from(rows.customers.clone())));
+        columns.push(Arc::new(BooleanArray::from(rows.labels.clone())));
+        columns.push(Arc::new(Float64Array::from(rows.weights.clone())));
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        self.writer.write(&batch).await?;
+        Ok(())
+    }
+
+    /// Completes the file; until then it does not exist.
+    async fn finish(self) -> Result<()> {
+        self.writer.finish().await?;
+        Ok(())
+    }
+}
+
+/// Consecutive ranges of rows, each of whole customers (rows are ordered
+/// by customer) and of at least `rows` rows but the last.
+fn customer_chunks(customers: &[i64], rows: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= customers.len() {
+            return None;
+        }
+        let mut end = (start + rows.max(1)).min(customers.len());
+        while end < customers.len() && customers[end] == customers[end - 1] {
+            end += 1;
+        }
+        let range = start..end;
+        start = end;
+        Some(range)
+    })
+}
+
+/// The rows of the evaluation cutoff assembled at a time.
+const EVAL_CHUNK_ROWS: usize = 131_072;
+
+/// How the training rows of one cutoff are sampled: every positive and a
+/// share of the negatives, both shares lowered alike when the rows kept
+/// would pass the budget. A kept row weighs the inverse of its share, so
+/// that probabilities stay likelihoods.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    positive_rate: f64,
+    negative_rate: f64,
+}
+
+impl Sample {
+    /// The shares for rows of `labels`, negatives kept at `negative_rate`,
+    /// at most about `budget` rows kept in all.
+    fn new(labels: impl Iterator<Item = bool>, negative_rate: f64, budget: usize) -> Self {
+        let (mut positives, mut negatives) = (0.0, 0.0);
+        for label in labels {
+            if label {
+                positives += 1.0;
+            } else {
+                negatives += 1.0;
+            }
+        }
+        let expected: f64 = positives + negative_rate * negatives;
+        let scale = if expected > budget as f64 {
+            budget as f64 / expected
+        } else {
+            1.0
+        };
+        Self {
+            positive_rate: scale,
+            negative_rate: negative_rate * scale,
+        }
+    }
+
+    /// The rows kept of `labels` and the weight of each, drawn from a
+    /// seeded stream (one draw a row).
+    fn draw(&self, labels: impl Iterator<Item = bool>, seed: u64) -> (Vec<usize>, Vec<f64>) {
+        let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            // splitmix64: a fixed, portable stream.
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut kept = Vec::new();
+        let mut weights = Vec::new();
+        for (i, label) in labels.enumerate() {
+            let draw = next();
+            let rate = if label {
+                self.positive_rate
+            } else {
+                self.negative_rate
+            };
+            if draw < rate {
+                kept.push(i);
+                weights.push(1.0 / rate);
+            }
+        }
+        (kept, weights)
+    }
+
+    /// A note for the progress line when the budget lowered the shares.
+    fn describe(&self) -> String {
+        if self.positive_rate < 1.0 {
+            format!(
+                " (over the training budget: positives kept at {:.3}, negatives at {:.4})",
+                self.positive_rate, self.negative_rate
+            )
+        } else {
+            String::new()
+        }
     }
 }
 
@@ -530,28 +909,11 @@ pub fn before(transactions: &RecordBatch, at: i64) -> Result<RecordBatch> {
 /// All positives and a seeded share of negatives; the weight of each kept
 /// row (negatives weigh `1 / rate`).
 pub fn subsample(labels: &[bool], rate: f64, seed: u64) -> (Vec<usize>, Vec<f64>) {
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        // splitmix64: a fixed, portable stream.
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut kept = Vec::new();
-    let mut weights = Vec::new();
-    for (i, &label) in labels.iter().enumerate() {
-        let draw = next();
-        if label {
-            kept.push(i);
-            weights.push(1.0);
-        } else if draw < rate {
-            kept.push(i);
-            weights.push(1.0 / rate);
-        }
+    Sample {
+        positive_rate: 1.0,
+        negative_rate: rate,
     }
-    (kept, weights)
+    .draw(labels.iter().copied(), seed)
 }
 
 /// The `n` most likely items of each customer, ranked from 1.
@@ -599,12 +961,7 @@ pub fn top_per_customer(
         }
     }
     let take = UInt32Array::from(rows);
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("CustomerID", DataType::Int64, false),
-        Field::new("StockCode", DataType::Utf8, false),
-        Field::new("probability", DataType::Float64, false),
-        Field::new("rank", DataType::UInt32, false),
-    ]));
+    let schema = top_schema();
     let probability: ArrayRef = Arc::new(Float64Array::from(
         take.values()
             .iter()
@@ -618,6 +975,16 @@ pub fn top_per_customer(
         Arc::new(UInt32Array::from(ranks)),
     ];
     Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// The columns of [`top_per_customer`]'s batches.
+fn top_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("CustomerID", DataType::Int64, false),
+        Field::new("StockCode", DataType::Utf8, false),
+        Field::new("probability", DataType::Float64, false),
+        Field::new("rank", DataType::UInt32, false),
+    ]))
 }
 
 /// The process's peak resident set (Linux `VmHWM`), 0 where unknown.
@@ -651,6 +1018,43 @@ mod tests {
             .map(|(_, w)| w)
             .sum();
         assert!((weighted - 9_500.0).abs() < 1_000.0, "{weighted}");
+    }
+
+    #[test]
+    fn chunks_hold_whole_customers() {
+        let customers = [1, 1, 1, 2, 3, 3, 4, 4, 4, 4, 5];
+        let chunks: Vec<Range<usize>> = customer_chunks(&customers, 2).collect();
+        assert_eq!(chunks, [0..3, 3..6, 6..10, 10..11]);
+        let one: Vec<Range<usize>> = customer_chunks(&customers, 100).collect();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0], 0..11);
+        assert_eq!(customer_chunks(&[], 10).count(), 0);
+    }
+
+    #[test]
+    fn over_the_budget_both_classes_are_sampled_alike() {
+        let labels: Vec<bool> = (0..100_000).map(|i| i % 10 == 0).collect();
+        // 10,000 positives + 0.5 x 90,000 negatives = 55,000 expected, for
+        // a budget of 11,000: both shares fifth.
+        let sample = Sample::new(labels.iter().copied(), 0.5, 11_000);
+        assert!((sample.positive_rate - 0.2).abs() < 1e-12);
+        assert!((sample.negative_rate - 0.1).abs() < 1e-12);
+        assert!(sample.describe().contains("budget"));
+        let (kept, weights) = sample.draw(labels.iter().copied(), 3);
+        assert!((10_000..12_000).contains(&kept.len()), "{}", kept.len());
+        let weighed = |class: bool| -> f64 {
+            kept.iter()
+                .zip(&weights)
+                .filter(|(i, _)| labels[**i] == class)
+                .map(|(_, w)| w)
+                .sum()
+        };
+        assert!((weighed(true) - 10_000.0).abs() < 1_000.0);
+        assert!((weighed(false) - 90_000.0).abs() < 5_000.0);
+        // Under the budget, nothing changes.
+        let sample = Sample::new(labels.iter().copied(), 0.5, 1_000_000);
+        assert_eq!(sample.positive_rate, 1.0);
+        assert!(sample.describe().is_empty());
     }
 
     #[test]

@@ -86,16 +86,7 @@ use crate::problem::{Examples, History, NANOS_PER_DAY, PAIR_COLUMNS};
 /// [`Error::InvalidParameter`] naming a missing or mistyped column of
 /// `transactions`; [`Error::Arrow`] for an Arrow error.
 pub fn popularity(examples: &Examples, transactions: &RecordBatch) -> Result<Vec<f64>> {
-    let history = history(transactions)?;
-    let horizon = examples.horizon_nanos();
-    score_rows(examples, |_, item, cutoff| {
-        let Some(item) = history.item(item) else {
-            return 0.0;
-        };
-        let (purchases, units) =
-            history.sales_between(item, cutoff.saturating_sub(horizon), cutoff);
-        purchases + units / (units + 1.0)
-    })
+    Baselines::new(transactions)?.popularity(examples)
 }
 
 /// How often each row's customer bought the row's item at or before the
@@ -111,23 +102,114 @@ pub fn popularity(examples: &Examples, transactions: &RecordBatch) -> Result<Vec
 /// [`Error::InvalidParameter`] naming a missing or mistyped column of
 /// `transactions`; [`Error::Arrow`] for an Arrow error.
 pub fn past_purchase_count(examples: &Examples, transactions: &RecordBatch) -> Result<Vec<f64>> {
-    let history = history(transactions)?;
-    let customers = examples.groups();
-    score_rows(examples, |row, item, cutoff| {
-        let (Some(customer), Some(item)) = (history.customer(customers[row]), history.item(item))
-        else {
-            return 0.0;
-        };
-        let purchases = history.purchases_of(customer, item);
-        let seen = purchases.partition_point(|p| p.time <= cutoff);
-        match seen.checked_sub(1).map(|last| purchases[last].time) {
-            Some(last) => {
-                let days = (cutoff - last) as f64 / NANOS_PER_DAY as f64;
-                seen as f64 + 1.0 / (2.0 + days)
+    Baselines::new(transactions)?.past_purchase_count(examples)
+}
+
+/// Both baselines over transactions indexed once, for scoring many
+/// [`Examples`] (the chunks of a large cutoff, say) without indexing the
+/// transactions for each.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+/// # use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+/// # let micros_per_day = 86_400_000_000_i64;
+/// # let transactions = RecordBatch::try_new(Arc::new(Schema::new(vec![
+/// #     Field::new("InvoiceNo", DataType::Utf8, false),
+/// #     Field::new("StockCode", DataType::Utf8, false),
+/// #     Field::new("Quantity", DataType::Int64, false),
+/// #     Field::new("InvoiceDate", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+/// #     Field::new("UnitPrice", DataType::Float64, false),
+/// #     Field::new("CustomerID", DataType::Int64, true),
+/// # ])), vec![
+/// #     Arc::new(StringArray::from(vec!["1", "2", "3"])),
+/// #     Arc::new(StringArray::from(vec!["A", "B", "A"])),
+/// #     Arc::new(Int64Array::from(vec![1, 2, 1])),
+/// #     Arc::new(TimestampMicrosecondArray::from(vec![10 * micros_per_day, 50 * micros_per_day, 70 * micros_per_day])),
+/// #     Arc::new(Float64Array::from(vec![1.0, 2.0, 1.0])),
+/// #     Arc::new(Int64Array::from(vec![7, 7, 7])),
+/// # ])?;
+/// # let cancellations = RecordBatch::new_empty(Arc::new(Schema::empty()));
+/// use berserkr_model::baselines::Baselines;
+/// use berserkr_model::problem::{NANOS_PER_DAY, ProblemBuilder};
+///
+/// // Customer 7 bought A on day 10, B on day 50: at day 60, B is the more
+/// // recent of two items bought once.
+/// let problem = ProblemBuilder::new().with_deep_features(false).build()?;
+/// let baselines = Baselines::new(&transactions)?;
+/// for cutoff in [60, 61] {
+///     let examples = problem.examples(&transactions, &cancellations, cutoff * NANOS_PER_DAY)?;
+///     let scores = baselines.past_purchase_count(&examples)?;
+///     assert!(scores[1] > scores[0]);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Baselines {
+    history: History,
+}
+
+impl std::fmt::Debug for Baselines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Baselines").finish_non_exhaustive()
+    }
+}
+
+impl Baselines {
+    /// Indexes `transactions`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] naming a missing or mistyped column of
+    /// `transactions`; [`Error::Arrow`] for an Arrow error.
+    pub fn new(transactions: &RecordBatch) -> Result<Self> {
+        Ok(Self {
+            history: history(transactions)?,
+        })
+    }
+
+    /// [`popularity`] of each row of `examples`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the examples' pairs have no `StockCode`.
+    pub fn popularity(&self, examples: &Examples) -> Result<Vec<f64>> {
+        let history = &self.history;
+        let horizon = examples.horizon_nanos();
+        score_rows(examples, |_, item, cutoff| {
+            let Some(item) = history.item(item) else {
+                return 0.0;
+            };
+            let (purchases, units) =
+                history.sales_between(item, cutoff.saturating_sub(horizon), cutoff);
+            purchases + units / (units + 1.0)
+        })
+    }
+
+    /// [`past_purchase_count`] of each row of `examples`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the examples' pairs have no `StockCode`.
+    pub fn past_purchase_count(&self, examples: &Examples) -> Result<Vec<f64>> {
+        let history = &self.history;
+        let customers = examples.groups();
+        score_rows(examples, |row, item, cutoff| {
+            let (Some(customer), Some(item)) =
+                (history.customer(customers[row]), history.item(item))
+            else {
+                return 0.0;
+            };
+            let purchases = history.purchases_of(customer, item);
+            let seen = purchases.partition_point(|p| p.time <= cutoff);
+            match seen.checked_sub(1).map(|last| purchases[last].time) {
+                Some(last) => {
+                    let days = (cutoff - last) as f64 / NANOS_PER_DAY as f64;
+                    seen as f64 + 1.0 / (2.0 + days)
+                }
+                None => 0.0,
             }
-            None => 0.0,
-        }
-    })
+        })
+    }
 }
 
 /// The transactions indexed as [`crate::problem`] indexes them.

@@ -75,6 +75,7 @@
 //! |---|---|
 //! | `pair.times_bought` | the customer's purchases of the item at or before `T` |
 //! | `pair.times_bought_last_window` | the same, in `(T − W, T]` |
+//! | `pair.times_bought_last_3_windows` | the same, in `(T − 3W, T]` |
 //! | `pair.quantity_bought` | units of those purchases |
 //! | `pair.spend` | `Σ Quantity × UnitPrice` of those purchases |
 //! | `pair.spend_share` | `pair.spend` over the customer's whole spend (NaN if that is 0) |
@@ -82,12 +83,21 @@
 //! | `pair.days_since_last_bought` | days from the last purchase to `T` (NaN if never) |
 //! | `pair.days_since_first_bought` | days from the first purchase to `T` (NaN if never) |
 //! | `pair.mean_days_between_purchases` | (last − first) / (purchases − 1), in days (NaN below 2) |
+//! | `pair.cycles_since_last_bought` | `days_since_last_bought / mean_days_between_purchases`: how overdue the item is (NaN below 2 purchases or a zero mean) |
+//! | `pair.invoices_since_last_bought` | the customer's invoices after the last purchase of the item (NaN if never) |
 //! | `pair.times_returned` | the customer's cancellation lines of the item |
 //! | `pair.quantity_returned` | units of those lines |
+//! | `customer.invoices_last_window` | the customer's invoices in `(T − W, T]` |
+//! | `customer.invoices_last_3_windows` | the same, in `(T − 3W, T]` |
+//! | `customer.days_since_last_invoice` | days from the customer's last invoice to `T` |
+//! | `customer.mean_days_between_invoices` | (last − first) / (invoices − 1) of the customer's invoices, in days (NaN below 2) |
+//! | `customer.items_bought` | distinct items the customer bought |
 //! | `item.purchases_last_window` | the item's purchases in `(T − W, T]` (its popularity) |
 //! | `item.purchases_previous_window` | the same in `(T − 2W, T − W]` |
-//! | `item.trend` | `ln((last + 1) / (previous + 1))` of the two above |
+//! | `item.purchases_last_week` | the same in `(T − 7 days, T]` |
+//! | `item.trend` | `ln((last + 1) / (previous + 1))` of the windows above |
 //! | `item.popularity_rank` | 1 for the most popular item of `(T − W, T]` (NaN if unsold there) |
+//! | `item.repeat_share` | the share of the item's purchases that repeat one by the same customer (NaN if never sold) |
 //!
 //! Missing values are NaN. Deep features that are not numbers are encoded:
 //! a boolean as 1 or 0; a categorical (a dictionary or string, such as the
@@ -171,9 +181,10 @@ pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
 /// The names of the features this module computes, the last columns of
 /// [`Examples::features`]; see the [module](self) docs for each.
-pub const PROBLEM_FEATURES: [&str; 15] = [
+pub const PROBLEM_FEATURES: [&str; 25] = [
     "pair.times_bought",
     "pair.times_bought_last_window",
+    "pair.times_bought_last_3_windows",
     "pair.quantity_bought",
     "pair.spend",
     "pair.spend_share",
@@ -181,12 +192,21 @@ pub const PROBLEM_FEATURES: [&str; 15] = [
     "pair.days_since_last_bought",
     "pair.days_since_first_bought",
     "pair.mean_days_between_purchases",
+    "pair.cycles_since_last_bought",
+    "pair.invoices_since_last_bought",
     "pair.times_returned",
     "pair.quantity_returned",
+    "customer.invoices_last_window",
+    "customer.invoices_last_3_windows",
+    "customer.days_since_last_invoice",
+    "customer.mean_days_between_invoices",
+    "customer.items_bought",
     "item.purchases_last_window",
     "item.purchases_previous_window",
+    "item.purchases_last_week",
     "item.trend",
     "item.popularity_rank",
+    "item.repeat_share",
 ];
 
 /// The number of [`PROBLEM_FEATURES`].
@@ -538,6 +558,74 @@ impl Problem {
         )
     }
 
+    /// The examples of each cutoff of `cutoffs`, one cutoff at a time, in
+    /// order: what [`Problem::examples`] gives for each, with the
+    /// transactions indexed and the entity set built once for all.
+    ///
+    /// Nothing of a cutoff is computed before the iterator reaches it, and
+    /// [`ExamplesEach::next_cutoff`] gives its candidates and labels before
+    /// any feature, so that a caller can assemble the rows it wants (a
+    /// sample of the negatives, or the rows in chunks) and hold no more
+    /// than those.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Problem::examples`], here or from the iterator.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+    /// # use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    /// # let micros_per_day = 86_400_000_000_i64;
+    /// # let transactions = RecordBatch::try_new(Arc::new(Schema::new(vec![
+    /// #     Field::new("InvoiceNo", DataType::Utf8, false),
+    /// #     Field::new("StockCode", DataType::Utf8, false),
+    /// #     Field::new("Quantity", DataType::Int64, false),
+    /// #     Field::new("InvoiceDate", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+    /// #     Field::new("UnitPrice", DataType::Float64, false),
+    /// #     Field::new("CustomerID", DataType::Int64, true),
+    /// # ])), vec![
+    /// #     Arc::new(StringArray::from(vec!["1", "2", "3"])),
+    /// #     Arc::new(StringArray::from(vec!["A", "B", "A"])),
+    /// #     Arc::new(Int64Array::from(vec![1, 2, 1])),
+    /// #     Arc::new(TimestampMicrosecondArray::from(vec![10 * micros_per_day, 50 * micros_per_day, 70 * micros_per_day])),
+    /// #     Arc::new(Float64Array::from(vec![1.0, 2.0, 1.0])),
+    /// #     Arc::new(Int64Array::from(vec![7, 7, 7])),
+    /// # ])?;
+    /// # let cancellations = RecordBatch::new_empty(Arc::new(Schema::empty()));
+    /// use berserkr_model::problem::{NANOS_PER_DAY, ProblemBuilder};
+    ///
+    /// // Customer 7 bought A on days 10 and 70, B on day 50.
+    /// let problem = ProblemBuilder::new().with_deep_features(false).build()?;
+    /// let day = |d: i64| d * NANOS_PER_DAY;
+    /// let mut each = problem.examples_each(&transactions, &cancellations, &[day(60), day(65)])?;
+    ///
+    /// // Day 60: candidates A and B; A is bought within 30 days.
+    /// let candidates = each.next_cutoff().unwrap()?;
+    /// assert_eq!(candidates.labels(), Some(&[true, false][..]));
+    /// // The features of the positives only.
+    /// let positives = candidates.examples(&[0])?;
+    /// assert_eq!(positives.len(), 1);
+    /// drop(candidates);
+    ///
+    /// // Day 65, whole.
+    /// let examples = each.next().unwrap()?;
+    /// assert_eq!(examples.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn examples_each(
+        &self,
+        transactions: &RecordBatch,
+        cancellations: &RecordBatch,
+        cutoffs: &[i64],
+    ) -> Result<ExamplesEach> {
+        let mut each = self.prepare(transactions, cancellations, None)?;
+        each.cutoffs = cutoffs.iter().rev().copied().collect();
+        Ok(each)
+    }
+
     /// The examples of `cutoffs`, stacked, on the data at or before `until`.
     fn examples_until(
         &self,
@@ -546,6 +634,30 @@ impl Problem {
         cutoffs: &[i64],
         until: Option<i64>,
     ) -> Result<Examples> {
+        let each = self.prepare(transactions, cancellations, until)?;
+        let blocks = cutoffs
+            .iter()
+            .map(|&cutoff| {
+                let (block, deep) = each.block(cutoff)?;
+                let selection = block.all();
+                Ok((block, deep, selection))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let parts: Vec<Part<'_>> = blocks
+            .iter()
+            .map(|(block, deep, selection)| (block, deep.as_ref(), selection))
+            .collect();
+        each.assemble(&parts)
+    }
+
+    /// The transactions indexed and the entity set built, on the data at
+    /// or before `until`, with no cutoff yet.
+    fn prepare(
+        &self,
+        transactions: &RecordBatch,
+        cancellations: &RecordBatch,
+        until: Option<i64>,
+    ) -> Result<ExamplesEach> {
         let history = History::new(transactions, cancellations, until)?;
         let deep = if self.deep_features {
             let kept = match until {
@@ -560,19 +672,6 @@ impl Problem {
         } else {
             None
         };
-        let blocks = cutoffs
-            .iter()
-            .map(|&cutoff| {
-                let block = history.block(self, cutoff);
-                let deep = match &deep {
-                    Some((es, customers, items)) => {
-                        Some(deep_block(&history, &block, es, customers, items, cutoff)?)
-                    }
-                    None => None,
-                };
-                Ok((block, deep))
-            })
-            .collect::<Result<Vec<_>>>()?;
         let mut names = Vec::new();
         if let Some((_, customers, items)) = &deep {
             names.extend(
@@ -589,12 +688,174 @@ impl Problem {
             );
         }
         names.extend(PROBLEM_FEATURES.iter().map(|n| n.to_string()));
-        let mut examples = assemble(&history, &blocks, names, self.horizon)?;
-        if let Some((_, customers, items)) = deep {
-            examples.customer_features = Some(customers);
-            examples.item_features = Some(items);
+        Ok(ExamplesEach {
+            problem: self.clone(),
+            history,
+            deep,
+            names,
+            cutoffs: Vec::new(),
+        })
+    }
+}
+
+/// The examples of several cutoffs over one index of the transactions,
+/// made by [`Problem::examples_each`]: an iterator of each cutoff's whole
+/// [`Examples`], or, with [`next_cutoff`](Self::next_cutoff), of each
+/// cutoff's candidates to assemble in parts.
+pub struct ExamplesEach {
+    problem: Problem,
+    history: History,
+    deep: Option<(EntitySet, FeatureSet, FeatureSet)>,
+    names: Vec<String>,
+    /// Reversed: the next cutoff is the last.
+    cutoffs: Vec<i64>,
+}
+
+impl fmt::Debug for ExamplesEach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExamplesEach")
+            .field("cutoffs_left", &self.cutoffs.len())
+            .field("features", &self.names.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExamplesEach {
+    /// The feature names of every cutoff's examples.
+    pub fn feature_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The next cutoff's candidates and labels, their features not yet
+    /// computed; `None` after the last cutoff.
+    ///
+    /// # Errors
+    ///
+    /// Those of the deep features at that cutoff.
+    pub fn next_cutoff(&mut self) -> Option<Result<Candidates<'_>>> {
+        let cutoff = self.cutoffs.pop()?;
+        Some(self.block(cutoff).map(|(block, deep)| Candidates {
+            each: self,
+            block,
+            deep,
+        }))
+    }
+
+    fn block(&self, cutoff: i64) -> Result<(Block, Option<DeepBlock>)> {
+        let block = self.history.block(&self.problem, cutoff);
+        let deep = match &self.deep {
+            Some((es, customers, items)) => Some(deep_block(
+                &self.history,
+                &block,
+                es,
+                customers,
+                items,
+                cutoff,
+            )?),
+            None => None,
+        };
+        Ok((block, deep))
+    }
+
+    fn assemble(&self, parts: &[Part<'_>]) -> Result<Examples> {
+        let mut examples = assemble(
+            &self.history,
+            parts,
+            self.names.clone(),
+            self.problem.horizon,
+        )?;
+        if let Some((_, customers, items)) = &self.deep {
+            examples.customer_features = Some(customers.clone());
+            examples.item_features = Some(items.clone());
         }
         Ok(examples)
+    }
+}
+
+impl Iterator for ExamplesEach {
+    type Item = Result<Examples>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.next_cutoff()?.and_then(|candidates| candidates.all()))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.cutoffs.len(), Some(self.cutoffs.len()))
+    }
+}
+
+impl ExactSizeIterator for ExamplesEach {}
+
+/// The candidates of one cutoff with their labels, made by
+/// [`ExamplesEach::next_cutoff`]: the rows of its [`Examples`], in the same
+/// order, before any feature is computed.
+pub struct Candidates<'a> {
+    each: &'a ExamplesEach,
+    block: Block,
+    deep: Option<DeepBlock>,
+}
+
+impl fmt::Debug for Candidates<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Candidates")
+            .field("cutoff", &self.block.cutoff)
+            .field("rows", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Candidates<'_> {
+    /// The cutoff, in nanoseconds since the epoch.
+    pub fn cutoff(&self) -> i64 {
+        self.block.cutoff
+    }
+
+    /// The number of candidates.
+    pub fn len(&self) -> usize {
+        self.block.row_items.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.block.row_items.is_empty()
+    }
+
+    /// The `CustomerID` of each candidate (rows are ordered by customer).
+    pub fn customers(&self) -> Vec<i64> {
+        self.block
+            .row_customers
+            .iter()
+            .map(|&c| self.each.history.customers[c as usize])
+            .collect()
+    }
+
+    /// The label of each candidate, `None` when the data holds nothing
+    /// after the cutoff.
+    pub fn labels(&self) -> Option<&[bool]> {
+        self.block.labels.as_deref()
+    }
+
+    /// The examples of rows `rows` (indices into the candidates), in that
+    /// order, with every feature.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] for a row that does not exist.
+    pub fn examples(&self, rows: &[usize]) -> Result<Examples> {
+        let selection = self.block.select(rows)?;
+        self.each
+            .assemble(&[(&self.block, self.deep.as_ref(), &selection)])
+    }
+
+    /// The examples of every candidate.
+    ///
+    /// # Errors
+    ///
+    /// Those of the assembly (an Arrow error).
+    pub fn all(&self) -> Result<Examples> {
+        let selection = self.block.all();
+        self.each
+            .assemble(&[(&self.block, self.deep.as_ref(), &selection)])
     }
 }
 
@@ -1039,15 +1300,19 @@ impl History {
         let mut stats = ItemStats {
             recent: vec![0.0; n],
             previous: vec![0.0; n],
+            last_week: vec![0.0; n],
             rank: vec![f64::NAN; n],
+            repeat_share: vec![f64::NAN; n],
             popular: Vec::new(),
         };
+        let week_start = cutoff.saturating_sub(7 * NANOS_PER_DAY);
         let mut sold = Vec::new();
         for item in 0..n as u32 {
             let (recent, units) = self.sales_between(item, start, cutoff);
             let (previous, _) = self.sales_between(item, previous_start, start);
             stats.recent[item as usize] = recent;
             stats.previous[item as usize] = previous;
+            stats.last_week[item as usize] = self.sales_between(item, week_start, cutoff).0;
             if recent > 0.0 {
                 sold.push((item, recent, units));
             }
@@ -1061,11 +1326,34 @@ impl History {
             stats.rank[item as usize] = (rank + 1) as f64;
         }
         stats.popular = sold.iter().map(|s| s.0).collect();
+
+        // Purchases by (customer, item): every one after a pair's first
+        // repeats it.
+        let mut purchases = vec![0.0; n];
+        let mut repeats = vec![0.0; n];
+        for span in &self.pairs {
+            let of_pair = &self.purchases[span.purchases.clone()];
+            let seen = of_pair.partition_point(|p| p.time <= cutoff);
+            if seen > 0 {
+                purchases[span.item as usize] += seen as f64;
+                repeats[span.item as usize] += (seen - 1) as f64;
+            }
+        }
+        for (share, (&repeats, &purchases)) in stats
+            .repeat_share
+            .iter_mut()
+            .zip(repeats.iter().zip(&purchases))
+        {
+            if purchases > 0.0 {
+                *share = repeats / purchases;
+            }
+        }
         stats
     }
 
-    /// The candidates of `problem` at `cutoff`, with labels and
-    /// [`PROBLEM_FEATURES`].
+    /// The candidates of `problem` at `cutoff`, with their labels and what
+    /// their [`PROBLEM_FEATURES`] need; the features themselves are
+    /// computed by [`Block::write_values`] for the rows assembled.
     fn block(&self, problem: &Problem, cutoff: i64) -> Block {
         let horizon = problem.horizon;
         let stats = self.item_stats(cutoff, horizon);
@@ -1083,19 +1371,25 @@ impl History {
         let labelled = self.last_purchase.is_some_and(|last| last > cutoff);
         let per_customer: Vec<CustomerRows> = (0..self.customers.len())
             .into_par_iter()
-            .filter_map(|c| self.customer_rows(problem, c, cutoff, &popular, &stats))
+            .filter_map(|c| self.customer_rows(problem, c, cutoff, &popular))
             .collect();
         let rows = per_customer.iter().map(|c| c.items.len()).sum();
         let mut block = Block {
             cutoff,
+            horizon,
             customers: Vec::with_capacity(per_customer.len()),
+            contexts: Vec::with_capacity(per_customer.len()),
+            context_of: vec![u32::MAX; self.customers.len()],
             row_customers: Vec::with_capacity(rows),
             row_items: Vec::with_capacity(rows),
             labels: labelled.then(|| Vec::with_capacity(rows)),
-            values: Vec::with_capacity(rows * P),
+            stats,
         };
         for rows in per_customer {
+            // Fewer than 2^32 customers: they are dense u32 ids.
+            block.context_of[rows.customer as usize] = block.contexts.len() as u32;
             block.customers.push(rows.customer);
+            block.contexts.push(rows.context);
             block
                 .row_customers
                 .extend(std::iter::repeat_n(rows.customer, rows.items.len()));
@@ -1103,20 +1397,18 @@ impl History {
             if let Some(labels) = &mut block.labels {
                 labels.extend(rows.labels);
             }
-            block.values.extend(rows.values);
         }
         block
     }
 
-    /// The rows of customer `c` at `cutoff`, `None` when it bought nothing
-    /// at or before it.
+    /// The candidates of customer `c` at `cutoff` and their labels, `None`
+    /// when it bought nothing at or before it.
     fn customer_rows(
         &self,
         problem: &Problem,
         c: usize,
         cutoff: i64,
         popular: &[u32],
-        stats: &ItemStats,
     ) -> Option<CustomerRows> {
         let horizon = problem.horizon;
         let window_start = cutoff.saturating_sub(horizon);
@@ -1127,13 +1419,36 @@ impl History {
         bought.peek()?;
 
         let invoices = &self.invoice_times[self.customer_invoices[c].clone()];
-        let customer_invoices = invoices.partition_point(|&t| t <= cutoff) as f64;
-        let customer_spend: f64 = spans
+        let invoices = &invoices[..invoices.partition_point(|&t| t <= cutoff)];
+        let n_invoices = invoices.len() as f64;
+        let invoices_since =
+            |start: i64| (invoices.len() - invoices.partition_point(|&t| t <= start)) as f64;
+        let three_windows_start = cutoff.saturating_sub(horizon.saturating_mul(3));
+        let spend: f64 = spans
             .iter()
             .flat_map(|s| &self.purchases[s.purchases.clone()])
             .filter(|p| p.time <= cutoff)
             .map(|p| p.spend)
             .sum();
+        let days = |nanos: i64| nanos as f64 / NANOS_PER_DAY as f64;
+        let context = CustomerContext {
+            invoices: n_invoices,
+            spend,
+            values: [
+                invoices_since(window_start),
+                invoices_since(three_windows_start),
+                invoices
+                    .last()
+                    .map_or(f64::NAN, |&last| days(cutoff - last)),
+                match (invoices.first(), invoices.last()) {
+                    (Some(&first), Some(&last)) if invoices.len() >= 2 => {
+                        days(last - first) / (n_invoices - 1.0)
+                    }
+                    _ => f64::NAN,
+                },
+                bought.clone().count() as f64,
+            ],
+        };
 
         let mut items: Vec<u32> = if problem.candidates.past_items() {
             bought.map(|s| s.item).collect()
@@ -1143,66 +1458,113 @@ impl History {
         items.extend_from_slice(popular);
         items.sort_unstable();
         items.dedup();
-
-        let mut labels = Vec::with_capacity(items.len());
-        let mut values = Vec::with_capacity(items.len() * P);
-        let days = |nanos: i64| nanos as f64 / NANOS_PER_DAY as f64;
-        for &item in &items {
-            let all = self.purchases_of(c, item);
-            let seen = all.partition_point(|p| p.time <= cutoff);
-            let (history, future) = all.split_at(seen);
-            labels.push(future.first().is_some_and(|p| p.time <= label_end));
-
-            let times = history.len() as f64;
-            let recent = history.iter().filter(|p| p.time > window_start).count() as f64;
-            let quantity: f64 = history.iter().map(|p| p.quantity).sum();
-            let spend: f64 = history.iter().map(|p| p.spend).sum();
-            let (first, last) = match (history.first(), history.last()) {
-                (Some(first), Some(last)) => (first.time, last.time),
-                _ => (i64::MAX, i64::MIN),
-            };
-            let since = |time: i64| {
-                if history.is_empty() {
-                    f64::NAN
-                } else {
-                    days(cutoff - time)
-                }
-            };
-            let between = if history.len() >= 2 {
-                days(last - first) / (times - 1.0)
-            } else {
-                f64::NAN
-            };
-            let (returned, returned_units) = self.returns_of(c as u32, item, cutoff);
-            let i = item as usize;
-            values.extend_from_slice(&[
-                times,
-                recent,
-                quantity,
-                spend,
-                if customer_spend == 0.0 {
-                    f64::NAN
-                } else {
-                    spend / customer_spend
-                },
-                times / customer_invoices,
-                since(last),
-                since(first),
-                between,
-                returned,
-                returned_units,
-                stats.recent[i],
-                stats.previous[i],
-                ((stats.recent[i] + 1.0) / (stats.previous[i] + 1.0)).ln(),
-                stats.rank[i],
-            ]);
-        }
+        let labels = items
+            .iter()
+            .map(|&item| {
+                let all = self.purchases_of(c, item);
+                let seen = all.partition_point(|p| p.time <= cutoff);
+                all.get(seen).is_some_and(|p| p.time <= label_end)
+            })
+            .collect();
         Some(CustomerRows {
             customer: c as u32,
+            context,
             items,
             labels,
-            values,
         })
+    }
+
+    /// The [`PROBLEM_FEATURES`] of `item` for the customer of `context`
+    /// (dense id `c`) at the block's cutoff, into `out` (`P` values).
+    fn pair_values(
+        &self,
+        block: &Block,
+        c: usize,
+        context: &CustomerContext,
+        item: u32,
+        out: &mut [f64],
+    ) {
+        let cutoff = block.cutoff;
+        let horizon = block.horizon;
+        let window_start = cutoff.saturating_sub(horizon);
+        let three_windows_start = cutoff.saturating_sub(horizon.saturating_mul(3));
+        let days = |nanos: i64| nanos as f64 / NANOS_PER_DAY as f64;
+        let all = self.purchases_of(c, item);
+        let history = &all[..all.partition_point(|p| p.time <= cutoff)];
+
+        let times = history.len() as f64;
+        let recent = history.iter().filter(|p| p.time > window_start).count() as f64;
+        let recent_3 = history
+            .iter()
+            .filter(|p| p.time > three_windows_start)
+            .count() as f64;
+        let quantity: f64 = history.iter().map(|p| p.quantity).sum();
+        let spend: f64 = history.iter().map(|p| p.spend).sum();
+        let (first, last) = match (history.first(), history.last()) {
+            (Some(first), Some(last)) => (first.time, last.time),
+            _ => (i64::MAX, i64::MIN),
+        };
+        let since = |time: i64| {
+            if history.is_empty() {
+                f64::NAN
+            } else {
+                days(cutoff - time)
+            }
+        };
+        let between = if history.len() >= 2 {
+            days(last - first) / (times - 1.0)
+        } else {
+            f64::NAN
+        };
+        let cycles = if between > 0.0 {
+            since(last) / between
+        } else {
+            f64::NAN
+        };
+        let invoices_after = if history.is_empty() {
+            f64::NAN
+        } else {
+            let invoices = &self.invoice_times[self.customer_invoices[c].clone()];
+            let seen = invoices.partition_point(|&t| t <= cutoff);
+            (seen - invoices[..seen].partition_point(|&t| t <= last)) as f64
+        };
+        let (returned, returned_units) = self.returns_of(c as u32, item, cutoff);
+        let stats = &block.stats;
+        let i = item as usize;
+        let pair = [
+            times,
+            recent,
+            recent_3,
+            quantity,
+            spend,
+            if context.spend == 0.0 {
+                f64::NAN
+            } else {
+                spend / context.spend
+            },
+            times / context.invoices,
+            since(last),
+            since(first),
+            between,
+            cycles,
+            invoices_after,
+            returned,
+            returned_units,
+        ];
+        let item_values = [
+            stats.recent[i],
+            stats.previous[i],
+            stats.last_week[i],
+            ((stats.recent[i] + 1.0) / (stats.previous[i] + 1.0)).ln(),
+            stats.rank[i],
+            stats.repeat_share[i],
+        ];
+        debug_assert_eq!(out.len(), P);
+        let (pair_out, rest) = out.split_at_mut(pair.len());
+        pair_out.copy_from_slice(&pair);
+        let (customer_out, item_out) = rest.split_at_mut(context.values.len());
+        customer_out.copy_from_slice(&context.values);
+        item_out.copy_from_slice(&item_values);
     }
 }
 
@@ -1211,7 +1573,9 @@ impl History {
 struct ItemStats {
     recent: Vec<f64>,
     previous: Vec<f64>,
+    last_week: Vec<f64>,
     rank: Vec<f64>,
+    repeat_share: Vec<f64>,
     /// The items sold in the window, most popular first.
     popular: Vec<u32>,
 }
@@ -1219,22 +1583,74 @@ struct ItemStats {
 #[derive(Debug)]
 struct CustomerRows {
     customer: u32,
+    context: CustomerContext,
     items: Vec<u32>,
     labels: Vec<bool>,
-    values: Vec<f64>,
 }
 
-/// The rows of one cutoff before the deep features join them.
+/// What the features of a customer's rows share.
+#[derive(Debug)]
+struct CustomerContext {
+    /// Invoices at or before the cutoff.
+    invoices: f64,
+    /// Spend at or before the cutoff.
+    spend: f64,
+    /// The `customer.` entries of [`PROBLEM_FEATURES`].
+    values: [f64; 5],
+}
+
+/// The candidates of one cutoff, before their features are computed.
 #[derive(Debug)]
 struct Block {
     cutoff: i64,
+    horizon: i64,
     /// The customers with rows, ascending.
     customers: Vec<u32>,
+    /// The context of each of `customers`.
+    contexts: Vec<CustomerContext>,
+    /// Position in `contexts` of each dense customer id (`u32::MAX`: none).
+    context_of: Vec<u32>,
     row_customers: Vec<u32>,
     row_items: Vec<u32>,
     labels: Option<Vec<bool>>,
-    /// [`PROBLEM_FEATURES`] of each row, row-major.
-    values: Vec<f64>,
+    stats: ItemStats,
+}
+
+impl Block {
+    /// The rows `rows` of this block, in that order.
+    fn select(&self, rows: &[usize]) -> Result<Selection> {
+        let n = self.row_items.len();
+        if let Some(&bad) = rows.iter().find(|&&r| r >= n) {
+            return Err(Error::ShapeMismatch(format!(
+                "row {bad} selected of a cutoff with {n} candidates"
+            )));
+        }
+        Ok(Selection {
+            row_customers: rows.iter().map(|&r| self.row_customers[r]).collect(),
+            row_items: rows.iter().map(|&r| self.row_items[r]).collect(),
+            labels: self
+                .labels
+                .as_ref()
+                .map(|labels| rows.iter().map(|&r| labels[r]).collect()),
+        })
+    }
+
+    /// Every row of this block.
+    fn all(&self) -> Selection {
+        Selection {
+            row_customers: self.row_customers.clone(),
+            row_items: self.row_items.clone(),
+            labels: self.labels.clone(),
+        }
+    }
+}
+
+/// Rows of a [`Block`] to assemble.
+#[derive(Debug)]
+struct Selection {
+    row_customers: Vec<u32>,
+    row_items: Vec<u32>,
+    labels: Option<Vec<bool>>,
 }
 
 /// The deep features of one block's customers and items, row-major.
@@ -1367,61 +1783,67 @@ fn encode(column: &ArrayRef) -> Result<Vec<f64>> {
     }
 }
 
-/// Joins blocks and their deep features into [`Examples`].
+/// One cutoff's rows to assemble: its block, deep features and selection.
+type Part<'a> = (&'a Block, Option<&'a DeepBlock>, &'a Selection);
+
+/// Joins the selected rows of blocks, their deep features and their
+/// [`PROBLEM_FEATURES`] into [`Examples`].
 fn assemble(
     history: &History,
-    blocks: &[(Block, Option<DeepBlock>)],
+    parts: &[Part<'_>],
     feature_names: Vec<String>,
     horizon: i64,
 ) -> Result<Examples> {
     let width = feature_names.len();
-    let rows: usize = blocks.iter().map(|b| b.0.row_items.len()).sum();
+    let rows: usize = parts.iter().map(|p| p.2.row_items.len()).sum();
     let mut features = vec![0.0; rows * width];
     let mut offset = 0;
-    for (block, deep) in blocks {
-        let n = block.row_items.len();
+    for &(block, deep, selection) in parts {
+        let n = selection.row_items.len();
         features[offset * width..(offset + n) * width]
             .par_chunks_mut(width)
             .enumerate()
             .for_each(|(r, out)| {
+                let customer = selection.row_customers[r] as usize;
+                let item = selection.row_items[r];
                 let mut at = 0;
                 if let Some(deep) = deep {
                     let (cw, iw) = (deep.customer_width, deep.item_width);
-                    match deep.customer_rows[block.row_customers[r] as usize] {
+                    match deep.customer_rows[customer] {
                         usize::MAX => out[..cw].fill(f64::NAN),
                         c => out[..cw].copy_from_slice(&deep.customer_values[c * cw..(c + 1) * cw]),
                     }
-                    let i = deep.item_rows[block.row_items[r] as usize];
-                    match i {
+                    match deep.item_rows[item as usize] {
                         usize::MAX => out[cw..cw + iw].fill(f64::NAN),
                         i => out[cw..cw + iw]
                             .copy_from_slice(&deep.item_values[i * iw..(i + 1) * iw]),
                     }
                     at = cw + iw;
                 }
-                out[at..].copy_from_slice(&block.values[r * P..(r + 1) * P]);
+                let context = &block.contexts[block.context_of[customer] as usize];
+                history.pair_values(block, customer, context, item, &mut out[at..]);
             });
         offset += n;
     }
     let features = Array2::from_shape_vec((rows, width), features)
         .map_err(|e| Error::ShapeMismatch(format!("the feature matrix: {e}")))?;
 
-    let customers: Vec<i64> = blocks
+    let customers: Vec<i64> = parts
         .iter()
-        .flat_map(|(b, _)| b.row_customers.iter())
+        .flat_map(|p| p.2.row_customers.iter())
         .map(|&c| history.customers[c as usize])
         .collect();
-    let cutoffs: Vec<i64> = blocks
+    let cutoffs: Vec<i64> = parts
         .iter()
-        .flat_map(|(b, _)| std::iter::repeat_n(b.cutoff, b.row_items.len()))
+        .flat_map(|p| std::iter::repeat_n(p.0.cutoff, p.2.row_items.len()))
         .collect();
-    let labels: Option<Vec<bool>> = blocks
+    let labels: Option<Vec<bool>> = parts
         .iter()
-        .map(|(b, _)| b.labels.as_deref())
+        .map(|p| p.2.labels.as_deref())
         .collect::<Option<Vec<_>>>()
         .map(|labels| labels.concat());
     let items =
-        UInt32Array::from_iter_values(blocks.iter().flat_map(|(b, _)| b.row_items.iter().copied()));
+        UInt32Array::from_iter_values(parts.iter().flat_map(|p| p.2.row_items.iter().copied()));
     let label_column: BooleanArray = match &labels {
         Some(labels) => labels.iter().map(|&l| Some(l)).collect(),
         None => std::iter::repeat_n(None::<bool>, rows).collect(),

@@ -303,6 +303,20 @@ fn features_by_hand() {
     assert_eq!(a("pair.mean_days_between_purchases"), 3.0);
     assert_eq!(a("pair.times_returned"), 1.0);
     assert_eq!(a("pair.quantity_returned"), 2.0);
+    assert_eq!(a("pair.times_bought_last_3_windows"), 2.0);
+    // 6 days since, every 3 days: two cycles overdue; no invoice since.
+    assert_eq!(a("pair.cycles_since_last_bought"), 2.0);
+    assert_eq!(a("pair.invoices_since_last_bought"), 0.0);
+    // Customer 1's invoices by T: days 1 and 4; items A and B.
+    assert_eq!(a("customer.invoices_last_window"), 0.0);
+    assert_eq!(a("customer.invoices_last_3_windows"), 2.0);
+    assert_eq!(a("customer.days_since_last_invoice"), 6.0);
+    assert_eq!(a("customer.mean_days_between_invoices"), 3.0);
+    assert_eq!(a("customer.items_bought"), 2.0);
+    // A by T: customer 1 on days 1 and 4 (one repeat), customer 2 on day
+    // 3; one purchase in (3, 10].
+    assert_eq!(a("item.purchases_last_week"), 1.0);
+    assert_eq!(a("item.repeat_share"), 1.0 / 3.0);
     // A sold 3 times in (0, 5], never in (5, 10].
     assert_eq!(a("item.purchases_last_window"), 0.0);
     assert_eq!(a("item.purchases_previous_window"), 3.0);
@@ -321,6 +335,8 @@ fn features_by_hand() {
     assert_eq!(d("pair.spend_share"), 0.0);
     assert!(d("pair.days_since_last_bought").is_nan());
     assert!(d("pair.mean_days_between_purchases").is_nan());
+    assert!(d("pair.cycles_since_last_bought").is_nan());
+    assert!(d("pair.invoices_since_last_bought").is_nan());
     assert_eq!(d("item.popularity_rank"), 1.0);
 
     // Row 6, customer 2 and D, bought at T: spend 4 of 1 + 15 + 4, one of
@@ -333,6 +349,15 @@ fn features_by_hand() {
     assert_eq!(d("pair.days_since_last_bought"), 0.0);
     assert_eq!(d("item.purchases_last_window"), 2.0);
     assert_eq!(d("item.trend"), 3.0_f64.ln());
+    // Customer 2's invoices by T: days 3, 7 and 10 (two in (5, 10]);
+    // items A, C and D. D by T: customer 4 on day 6, customer 2 on day 10.
+    assert_eq!(d("pair.invoices_since_last_bought"), 0.0);
+    assert_eq!(d("customer.invoices_last_window"), 2.0);
+    assert_eq!(d("customer.days_since_last_invoice"), 0.0);
+    assert_eq!(d("customer.mean_days_between_invoices"), 3.5);
+    assert_eq!(d("customer.items_bought"), 3.0);
+    assert_eq!(d("item.purchases_last_week"), 2.0);
+    assert_eq!(d("item.repeat_share"), 0.0);
 }
 
 #[test]
@@ -702,4 +727,59 @@ fn baselines() {
     for (got, want) in count.iter().zip(expected) {
         assert!((got - want).abs() < 1e-15, "{got} {want}");
     }
+}
+
+/// The same numbers, NaN equal to NaN.
+fn same_values(a: ndarray::ArrayView1<'_, f64>, b: ndarray::ArrayView1<'_, f64>) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}
+
+#[test]
+fn cutoffs_one_at_a_time_and_any_rows_match_the_whole() {
+    let problem = problem(CandidateSource::Both, 100);
+    let (data, returns) = (transactions(), cancellations());
+    let whole = problem.examples(&data, &returns, day(10)).unwrap();
+    let mut each = problem
+        .examples_each(&data, &returns, &[day(10), day(12)])
+        .unwrap();
+    assert_eq!(each.len(), 2);
+    assert_eq!(each.feature_names(), whole.feature_names());
+
+    let candidates = each.next_cutoff().unwrap().unwrap();
+    assert_eq!(candidates.cutoff(), day(10));
+    assert_eq!(candidates.len(), whole.len());
+    assert_eq!(candidates.customers(), whole.groups());
+    assert_eq!(candidates.labels(), whole.labels());
+    // Any rows, in any order, are those rows of the whole matrix.
+    let rows = [5, 0, 3, 5];
+    let some = candidates.examples(&rows).unwrap();
+    assert_eq!(some.len(), rows.len());
+    for (i, &r) in rows.iter().enumerate() {
+        assert!(
+            same_values(some.features().row(i), whole.features().row(r)),
+            "row {r}"
+        );
+        assert_eq!(some.groups()[i], whole.groups()[r]);
+        assert_eq!(some.labels().unwrap()[i], whole.labels().unwrap()[r]);
+    }
+    assert_eq!(pairs(&some)[0], pairs(&whole)[5]);
+    let error = candidates.examples(&[whole.len()]).unwrap_err().to_string();
+    assert!(error.contains("candidates"), "{error}");
+    assert!(candidates.examples(&[]).unwrap().is_empty());
+    drop(candidates);
+
+    // The second cutoff whole, as Problem::examples makes it.
+    let second = each.next().unwrap().unwrap();
+    let direct = problem.examples(&data, &returns, day(12)).unwrap();
+    assert_eq!(pairs(&second), pairs(&direct));
+    for r in 0..direct.len() {
+        assert!(
+            same_values(second.features().row(r), direct.features().row(r)),
+            "row {r}"
+        );
+    }
+    assert!(each.next().is_none());
 }

@@ -4,7 +4,6 @@
 use berserkr_examples::data::Input;
 use berserkr_examples::pipeline::{Pipeline, Protocol};
 use berserkr_io::Result;
-use berserkr_io::parquet::WriterBuilder;
 use berserkr_io::store::Location;
 use bytes::Bytes;
 use clap::Args;
@@ -34,6 +33,10 @@ pub(crate) struct PipelineArgs {
     /// Share of negative training examples kept.
     #[arg(long, default_value_t = 0.25)]
     negative_rate: f64,
+    /// At most about this many training rows: on larger data positives
+    /// and negatives are both sampled down (and weighted back).
+    #[arg(long, default_value_t = 2_000_000)]
+    max_training_rows: usize,
     /// Evaluation cutoff (YYYY-MM-DD).
     #[arg(long, default_value = "2011-11-09")]
     evaluation_cutoff: String,
@@ -55,6 +58,11 @@ pub(crate) struct PipelineArgs {
     /// customers (0: grow every tree).
     #[arg(long, default_value_t = 50)]
     early_stopping_rounds: usize,
+    /// Also write the training, validation and evaluation matrices
+    /// (Parquet) and the model's times and metrics here, for
+    /// `benches/compare/gbdt.py`.
+    #[arg(long)]
+    export_matrices: Option<String>,
     /// Days after a cutoff in which a purchase counts.
     #[arg(long, default_value_t = 30)]
     horizon_days: u32,
@@ -77,8 +85,10 @@ pub(crate) async fn run(args: PipelineArgs) -> Result<()> {
             horizon_days: args.horizon_days,
         })
         .with_negative_rate(args.negative_rate)
+        .with_max_training_rows(args.max_training_rows)
         .with_top_n(args.top)
         .with_seed(args.seed)
+        .with_export_matrices(args.export_matrices)
         .with_trees(args.trees)
         .with_early_stopping_rounds(
             (args.early_stopping_rounds > 0).then_some(args.early_stopping_rounds),
@@ -92,12 +102,8 @@ pub(crate) async fn run(args: PipelineArgs) -> Result<()> {
     if let Some(work) = &args.work {
         let work = Location::parse(work)?;
         let top = work.join("top.parquet");
-        let mut writer = WriterBuilder::new()
-            .build(top.store().clone(), top.path().clone(), report.top.schema())
-            .await?;
-        writer.write(&report.top).await?;
-        let written = writer.finish().await?;
-        println!("wrote {top}: {} rows", written.rows);
+        let rows = report.write_top(&top).await?;
+        println!("wrote {top}: {rows} rows");
         let path = work.join("report.json");
         path.put(Bytes::from(json.clone())).await?;
         println!("wrote {path}");
