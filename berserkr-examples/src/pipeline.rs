@@ -107,6 +107,7 @@ pub struct PipelineBuilder {
     early_stopping_rounds: Option<usize>,
     export_matrices: Option<String>,
     max_training_rows: usize,
+    learning_rate: f64,
 }
 
 impl PipelineBuilder {
@@ -122,7 +123,7 @@ impl PipelineBuilder {
         self
     }
 
-    /// The share of negative training examples kept (default 0.25); kept
+    /// The share of negative training examples kept (default 0.1); kept
     /// negatives weigh `1 / rate`, so probabilities stay likelihoods.
     pub fn with_negative_rate(mut self, rate: f64) -> Self {
         self.negative_rate = rate;
@@ -148,7 +149,7 @@ impl PipelineBuilder {
     }
 
     /// Stop when the held-out log loss has not improved for this many
-    /// trees (default 50; `None`: grow every tree).
+    /// trees (default 20; `None`: grow every tree).
     pub fn with_early_stopping_rounds(mut self, rounds: Option<usize>) -> Self {
         self.early_stopping_rounds = rounds;
         self
@@ -171,6 +172,12 @@ impl PipelineBuilder {
     /// sampled down alike, and weighted back.
     pub fn with_max_training_rows(mut self, rows: usize) -> Self {
         self.max_training_rows = rows;
+        self
+    }
+
+    /// The boosted trees' learning rate (default 0.05).
+    pub fn with_learning_rate(mut self, rate: f64) -> Self {
+        self.learning_rate = rate;
         self
     }
 
@@ -354,14 +361,15 @@ impl Pipeline {
                 seed: 42,
             },
             protocol: Protocol::default(),
-            negative_rate: 0.25,
+            negative_rate: 0.1,
             top_n: 10,
             seed: 42,
             quiet: false,
             trees: 1000,
-            early_stopping_rounds: Some(50),
+            early_stopping_rounds: Some(20),
             export_matrices: None,
             max_training_rows: 2_000_000,
+            learning_rate: 0.05,
         }
     }
 
@@ -502,7 +510,7 @@ impl Pipeline {
         ));
         let model = GbdtParams::new()
             .with_n_trees(options.trees)
-            .with_learning_rate(LEARNING_RATE)
+            .with_learning_rate(options.learning_rate)
             .with_num_leaves(NUM_LEAVES)
             .with_early_stopping_rounds(options.early_stopping_rounds)
             .with_seed(options.seed)
@@ -611,7 +619,7 @@ impl Pipeline {
                 "trees": model.n_trees(),
                 "threads": rayon::current_num_threads(),
                 "params": {
-                    "learning_rate": LEARNING_RATE,
+                    "learning_rate": options.learning_rate,
                     "num_leaves": NUM_LEAVES,
                     "max_bins": 255,
                     "min_data_in_leaf": 20,
@@ -664,9 +672,6 @@ impl Pipeline {
         Ok(builder.build()?)
     }
 }
-
-/// The boosted trees' learning rate.
-const LEARNING_RATE: f64 = 0.05;
 
 /// The boosted trees' leaves per tree.
 const NUM_LEAVES: usize = 31;

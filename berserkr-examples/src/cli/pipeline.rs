@@ -31,7 +31,7 @@ pub(crate) struct PipelineArgs {
     #[arg(long, default_value_t = 10)]
     top: usize,
     /// Share of negative training examples kept.
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = 0.1)]
     negative_rate: f64,
     /// At most about this many training rows: on larger data positives
     /// and negatives are both sampled down (and weighted back).
@@ -51,12 +51,15 @@ pub(crate) struct PipelineArgs {
         value_delimiter = ','
     )]
     training_cutoffs: Vec<String>,
+    /// The boosted trees' learning rate.
+    #[arg(long, default_value_t = 0.05)]
+    learning_rate: f64,
     /// The most trees to grow.
     #[arg(long, default_value_t = 1000)]
     trees: usize,
     /// Stop after this many trees without improvement on held-out
     /// customers (0: grow every tree).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 20)]
     early_stopping_rounds: usize,
     /// Also write the training, validation and evaluation matrices
     /// (Parquet) and the model's times and metrics here, for
@@ -90,6 +93,7 @@ pub(crate) async fn run(args: PipelineArgs) -> Result<()> {
         .with_seed(args.seed)
         .with_export_matrices(args.export_matrices)
         .with_trees(args.trees)
+        .with_learning_rate(args.learning_rate)
         .with_early_stopping_rounds(
             (args.early_stopping_rounds > 0).then_some(args.early_stopping_rounds),
         )

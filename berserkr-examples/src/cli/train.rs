@@ -80,7 +80,7 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value_t = 30)]
     horizon_days: u32,
     /// Share of negative training examples kept (weighted back).
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = 0.1)]
     negative_rate: f64,
     /// Boosting rounds at most (early stopping usually ends sooner).
     #[arg(long, default_value_t = 1000)]
@@ -244,7 +244,7 @@ async fn train(args: TrainArgs) -> Result<()> {
         .with_n_trees(args.max_trees)
         .with_learning_rate(0.05)
         .with_num_leaves(31)
-        .with_early_stopping_rounds(Some(50))
+        .with_early_stopping_rounds(Some(20))
         .with_seed(args.seed)
         .check()?
         .fit_with_validation(
