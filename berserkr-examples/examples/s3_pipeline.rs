@@ -6,7 +6,8 @@
 //! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_DEFAULT_REGION`, and
 //! for a local server `AWS_ENDPOINT` (say `http://127.0.0.1:9000`) with
 //! `AWS_ALLOW_HTTP=true`. The first argument is the prefix to work under
-//! (default `s3://berserkr/example`); the bucket must exist.
+//! (default `s3://berserkr/example`; the bucket must exist), the second
+//! the synthetic rows to write there (default 100,000).
 //!
 //! ```sh
 //! cargo run --release -p berserkr-examples --features aws --example s3_pipeline -- s3://my-bucket/berserkr
@@ -24,12 +25,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prefix = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "s3://berserkr/example".to_string());
+    let rows: u64 = match std::env::args().nth(2) {
+        Some(rows) => rows.parse()?,
+        None => 100_000,
+    };
     let work = Location::parse(&prefix)?;
     let raw = work.join("raw/");
 
     let started = Instant::now();
     let retail = SyntheticRetail::builder()
-        .with_rows(100_000)
+        .with_rows(rows)
         .with_seed(11)
         .build()?;
     let written = retail.write_to(&raw, &WriteOptions::new(), |_| {}).await?;
