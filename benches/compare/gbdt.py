@@ -103,8 +103,9 @@ def load_all(directory):
     for split in ("valid", "eval"):
         if data[split]["names"] != names:
             sys.exit(f"{split}.parquet's feature columns differ from train.parquet's (names or order)")
-        if not (data[split]["weight"] == 1.0).all():
-            # Early stopping and the metrics assume unit weights there.
+        if split == "eval" and not (data[split]["weight"] == 1.0).all():
+            # The metrics assume unit weights there (valid's weight the
+            # held-out rows sampled as the training rows are).
             print(f"warning: {split}.parquet has weights other than 1", file=sys.stderr)
     return data
 

@@ -108,6 +108,7 @@ pub struct PipelineBuilder {
     export_matrices: Option<String>,
     max_training_rows: usize,
     learning_rate: f64,
+    feature_fraction: f64,
 }
 
 impl PipelineBuilder {
@@ -178,6 +179,13 @@ impl PipelineBuilder {
     /// The boosted trees' learning rate (default 0.05).
     pub fn with_learning_rate(mut self, rate: f64) -> Self {
         self.learning_rate = rate;
+        self
+    }
+
+    /// The share of features each tree may split on, drawn per tree
+    /// (default 1: all).
+    pub fn with_feature_fraction(mut self, fraction: f64) -> Self {
+        self.feature_fraction = fraction;
         self
     }
 
@@ -370,6 +378,7 @@ impl Pipeline {
             export_matrices: None,
             max_training_rows: 2_000_000,
             learning_rate: 0.05,
+            feature_fraction: 1.0,
         }
     }
 
@@ -511,6 +520,7 @@ impl Pipeline {
         let model = GbdtParams::new()
             .with_n_trees(options.trees)
             .with_learning_rate(options.learning_rate)
+            .with_feature_fraction(options.feature_fraction)
             .with_num_leaves(NUM_LEAVES)
             .with_early_stopping_rounds(options.early_stopping_rounds)
             .with_seed(options.seed)
@@ -620,6 +630,7 @@ impl Pipeline {
                 "threads": rayon::current_num_threads(),
                 "params": {
                     "learning_rate": options.learning_rate,
+                    "feature_fraction": options.feature_fraction,
                     "num_leaves": NUM_LEAVES,
                     "max_bins": 255,
                     "min_data_in_leaf": 20,

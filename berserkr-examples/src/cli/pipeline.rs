@@ -54,6 +54,9 @@ pub(crate) struct PipelineArgs {
     /// The boosted trees' learning rate.
     #[arg(long, default_value_t = 0.05)]
     learning_rate: f64,
+    /// The share of features each tree may split on.
+    #[arg(long, default_value_t = 1.0)]
+    feature_fraction: f64,
     /// The most trees to grow.
     #[arg(long, default_value_t = 1000)]
     trees: usize,
@@ -94,6 +97,7 @@ pub(crate) async fn run(args: PipelineArgs) -> Result<()> {
         .with_export_matrices(args.export_matrices)
         .with_trees(args.trees)
         .with_learning_rate(args.learning_rate)
+        .with_feature_fraction(args.feature_fraction)
         .with_early_stopping_rounds(
             (args.early_stopping_rounds > 0).then_some(args.early_stopping_rounds),
         )
