@@ -73,14 +73,18 @@ fn the_pipeline_runs_through_a_bucket() {
         .unwrap_or_else(|| panic!("{wrote}"));
     assert!(rows > 0, "{wrote}");
 
-    // The scores are a Parquet file another reader opens.
+    // The scores are a Parquet file another reader opens. The process
+    // leaves with `os._exit`: boto3 and pyarrow loaded together can abort
+    // in their C++ teardown ("terminate called without an active
+    // exception") after the work is done.
     let read = Command::new(&python)
         .args([
             "-c",
             "import io, sys, boto3, pyarrow.parquet as pq; \
              body = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\
              .get_object(Bucket=sys.argv[2], Key='run/scores/top.parquet')['Body'].read(); \
-             print(pq.read_table(io.BytesIO(body)).num_rows)",
+             print(pq.read_table(io.BytesIO(body)).num_rows, flush=True); \
+             import os; os._exit(0)",
             &endpoint,
             &bucket,
         ])
