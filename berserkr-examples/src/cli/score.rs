@@ -131,16 +131,6 @@ async fn score(args: ScoreArgs) -> Result<()> {
             ),
         ));
     }
-    if file.feature_names.len() != file.model.n_features() {
-        return Err(invalid(
-            "model",
-            format!(
-                "{} feature names for a model of {} features",
-                file.feature_names.len(),
-                file.model.n_features()
-            ),
-        ));
-    }
     let columns: Vec<usize> = file
         .feature_names
         .iter()

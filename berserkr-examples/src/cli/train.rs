@@ -166,13 +166,13 @@ async fn train(args: TrainArgs) -> Result<()> {
             ));
         }
     }
+    let training_days = training
+        .iter()
+        .map(|&t| day(t))
+        .collect::<Vec<_>>()
+        .join(", ");
     say(format!(
-        "training cutoffs {}, validation {}, evaluation {}, horizon {} days",
-        training
-            .iter()
-            .map(|&t| day(t))
-            .collect::<Vec<_>>()
-            .join(", "),
+        "training cutoffs {training_days}, validation {}, evaluation {}, horizon {} days",
         validation.map_or("by held-out customers".into(), day),
         day(evaluation),
         args.horizon_days
@@ -321,12 +321,7 @@ async fn train(args: TrainArgs) -> Result<()> {
     );
     let _ = writeln!(
         report,
-        "- training cutoffs: {}; validation: {}; evaluation cutoff: {}; horizon: {} days",
-        training
-            .iter()
-            .map(|&t| day(t))
-            .collect::<Vec<_>>()
-            .join(", "),
+        "- training cutoffs: {training_days}; validation: {}; evaluation cutoff: {}; horizon: {} days",
         validation.map_or("one customer in eight held out".into(), day),
         day(evaluation),
         args.horizon_days
