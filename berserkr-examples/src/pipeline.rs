@@ -109,6 +109,7 @@ pub struct PipelineBuilder {
     max_training_rows: usize,
     learning_rate: f64,
     feature_fraction: f64,
+    goss: Option<(f64, f64)>,
 }
 
 impl PipelineBuilder {
@@ -186,6 +187,14 @@ impl PipelineBuilder {
     /// (default 1: all).
     pub fn with_feature_fraction(mut self, fraction: f64) -> Self {
         self.feature_fraction = fraction;
+        self
+    }
+
+    /// Gradient-based one-side sampling of the training rows,
+    /// `(top_rate, other_rate)` as LightGBM's (default `None`: every row
+    /// for every tree); see [`GbdtParams::with_goss`].
+    pub fn with_goss(mut self, goss: Option<(f64, f64)>) -> Self {
+        self.goss = goss;
         self
     }
 
@@ -379,6 +388,7 @@ impl Pipeline {
             max_training_rows: 2_000_000,
             learning_rate: 0.05,
             feature_fraction: 1.0,
+            goss: None,
         }
     }
 
@@ -517,18 +527,20 @@ impl Pipeline {
             fit.labels.len(),
             fit.labels.iter().filter(|&&l| l).count(),
         ));
-        let model = GbdtParams::new()
+        let mut params = GbdtParams::new()
             .with_n_trees(options.trees)
             .with_learning_rate(options.learning_rate)
             .with_feature_fraction(options.feature_fraction)
             .with_num_leaves(NUM_LEAVES)
             .with_early_stopping_rounds(options.early_stopping_rounds)
-            .with_seed(options.seed)
-            .check()?
-            .fit_with_validation(
-                &Samples::new(x.view(), &fit.labels)?.with_weights(&fit.weights)?,
-                &Samples::new(valid_x.view(), &valid.labels)?.with_weights(&valid.weights)?,
-            )?;
+            .with_seed(options.seed);
+        if let Some((top_rate, other_rate)) = options.goss {
+            params = params.with_goss(top_rate, other_rate);
+        }
+        let model = params.check()?.fit_with_validation(
+            &Samples::new(x.view(), &fit.labels)?.with_weights(&fit.weights)?,
+            &Samples::new(valid_x.view(), &valid.labels)?.with_weights(&valid.weights)?,
+        )?;
         let fit_time = started.elapsed();
         let export = match &options.export_matrices {
             Some(location) => {
@@ -631,6 +643,7 @@ impl Pipeline {
                 "params": {
                     "learning_rate": options.learning_rate,
                     "feature_fraction": options.feature_fraction,
+                    "goss": options.goss.map(|(top, other)| serde_json::json!({"top_rate": top, "other_rate": other})),
                     "num_leaves": NUM_LEAVES,
                     "max_bins": 255,
                     "min_data_in_leaf": 20,

@@ -9,6 +9,7 @@ pub mod gbdt;
 pub mod metrics;
 pub mod problem;
 pub mod score;
+mod similarity;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -268,6 +268,34 @@ fn the_same_model_with_one_or_two_threads() {
 }
 
 #[test]
+fn goss_learns_as_well_on_a_share_of_the_rows() {
+    let (x, y) = nonlinear(20_000, 1);
+    let (xt, yt) = nonlinear(5_000, 2);
+    let params = |threads| {
+        GbdtParams::new()
+            .with_n_trees(100)
+            .with_goss(0.2, 0.1)
+            .with_seed(7)
+            .with_n_threads(Some(threads))
+    };
+    let sampled = fit(params(2), x.view(), &y);
+    let p = sampled.predict_proba(xt.view()).unwrap();
+    let sampled_auc = auc(p.as_slice().unwrap(), &yt);
+    let full = fit(GbdtParams::new().with_n_trees(100), x.view(), &y);
+    let full_auc = auc(
+        full.predict_proba(xt.view()).unwrap().as_slice().unwrap(),
+        &yt,
+    );
+    assert!(
+        sampled_auc > full_auc - 0.01,
+        "{sampled_auc} against {full_auc}"
+    );
+    // Trees after the first 1 / learning_rate see a sample: another model.
+    assert_ne!(sampled, full);
+    assert_eq!(sampled, fit(params(1), x.view(), &y));
+}
+
+#[test]
 fn any_memory_layout_predicts_the_same() {
     let (x, y) = nonlinear(3_000, 9);
     let model = fit(GbdtParams::new().with_n_trees(10), x.view(), &y);
@@ -334,6 +362,28 @@ fn invalid_inputs_are_errors() {
         ),
         Err(Error::ShapeMismatch(_))
     ));
+}
+
+#[test]
+fn goss_rates_are_checked() {
+    for (top, other) in [(0.0, 0.1), (0.2, 1.0), (0.6, 0.5), (f64::NAN, 0.1)] {
+        assert!(
+            matches!(
+                GbdtParams::new().with_goss(top, other).check(),
+                Err(Error::InvalidParameter { name: "goss", .. })
+            ),
+            "{top} {other}"
+        );
+    }
+    assert!(matches!(
+        GbdtParams::new()
+            .with_goss(0.2, 0.1)
+            .with_bagging_fraction(0.5)
+            .check(),
+        Err(Error::InvalidParameter { name: "goss", .. })
+    ));
+    let checked = GbdtParams::new().with_goss(0.2, 0.1).check().unwrap();
+    assert_eq!(checked.goss(), Some((0.2, 0.1)));
 }
 
 #[test]

@@ -57,6 +57,11 @@ pub(crate) struct PipelineArgs {
     /// The share of features each tree may split on.
     #[arg(long, default_value_t = 1.0)]
     feature_fraction: f64,
+    /// Gradient-based one-side sampling of the training rows,
+    /// `TOP_RATE,OTHER_RATE` as LightGBM's `top_rate` and `other_rate`,
+    /// or `off` to grow every tree on every row.
+    #[arg(long, default_value = "off", value_parser = parse_goss)]
+    goss: Goss,
     /// The most trees to grow.
     #[arg(long, default_value_t = 1000)]
     trees: usize,
@@ -98,6 +103,7 @@ pub(crate) async fn run(args: PipelineArgs) -> Result<()> {
         .with_trees(args.trees)
         .with_learning_rate(args.learning_rate)
         .with_feature_fraction(args.feature_fraction)
+        .with_goss(args.goss.0)
         .with_early_stopping_rounds(
             (args.early_stopping_rounds > 0).then_some(args.early_stopping_rounds),
         )
@@ -120,4 +126,23 @@ pub(crate) async fn run(args: PipelineArgs) -> Result<()> {
         Location::parse(path)?.put(Bytes::from(json)).await?;
     }
     Ok(())
+}
+
+/// `--goss`: `off` or `TOP_RATE,OTHER_RATE`.
+#[derive(Debug, Clone, Copy)]
+struct Goss(Option<(f64, f64)>);
+
+fn parse_goss(text: &str) -> std::result::Result<Goss, String> {
+    if text == "off" {
+        return Ok(Goss(None));
+    }
+    let rates = text
+        .split_once(',')
+        .and_then(|(top, other)| Some((top.trim().parse().ok()?, other.trim().parse().ok()?)));
+    match rates {
+        Some(rates) => Ok(Goss(Some(rates))),
+        None => Err(format!(
+            "expected `off` or TOP_RATE,OTHER_RATE such as 0.2,0.1, got {text:?}"
+        )),
+    }
 }

@@ -286,16 +286,25 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
         if p.feature_fraction < 1.0 {
             draw_features(&mut used, p.feature_fraction, &mut rng);
         }
-        let bagged = p.bagging_fraction < 1.0;
-        if bagged {
-            bag.clear();
-            for r in 0..n {
-                if rng.next_f64() < p.bagging_fraction {
-                    // `n` fits in u32, checked above.
-                    bag.push(r as u32);
-                }
+        let warm = (iteration as f64) < 1.0 / p.learning_rate;
+        let bagged = match p.goss {
+            Some((top_rate, other_rate)) if !warm => {
+                goss(&mut gh, top_rate, other_rate, &mut rng, &mut bag);
+                true
             }
-        }
+            Some(_) => false,
+            None if p.bagging_fraction < 1.0 => {
+                bag.clear();
+                for r in 0..n {
+                    if rng.next_f64() < p.bagging_fraction {
+                        // `n` fits in u32, checked above.
+                        bag.push(r as u32);
+                    }
+                }
+                true
+            }
+            None => false,
+        };
         let grown = grower.grow(&gh, bagged.then_some(bag.as_slice()), &used);
         let tree = grown.tree;
 
@@ -375,6 +384,47 @@ fn gradients(scores: &[f64], y: &[bool], weights: &[f64], gh: &mut [GradHess]) {
                 gh.h = (p * (1.0 - p) * w) as f32;
             }
         });
+}
+
+/// Gradient-based one-side sampling: puts into `bag` the `top_rate` share
+/// of rows with the largest `|g × h|` (ties: the first rows) and each other
+/// row with probability `other_rate / (1 − top_rate)`, scaling the
+/// gradients of the latter by its inverse.
+fn goss(
+    gh: &mut [GradHess],
+    top_rate: f64,
+    other_rate: f64,
+    rng: &mut SplitMix64,
+    bag: &mut Vec<u32>,
+) {
+    let n = gh.len();
+    bag.clear();
+    if n == 0 {
+        return;
+    }
+    let size = |gh: &GradHess| (f64::from(gh.g) * f64::from(gh.h)).abs();
+    let top = ((top_rate * n as f64).ceil() as usize).clamp(1, n);
+    let mut sizes: Vec<f64> = gh.iter().map(size).collect();
+    let (_, &mut threshold, _) = sizes.select_nth_unstable_by(top - 1, |a, b| b.total_cmp(a));
+    let above = gh.iter().filter(|x| size(x) > threshold).count();
+    let mut at_threshold = top - above;
+    let keep = other_rate / (1.0 - top_rate);
+    let scale = (1.0 / keep) as f32;
+    for (r, x) in gh.iter_mut().enumerate() {
+        let s = size(x);
+        let in_top = s > threshold || (s == threshold && at_threshold > 0);
+        if in_top {
+            if s == threshold {
+                at_threshold -= 1;
+            }
+            // `n` fits in u32, checked by the caller.
+            bag.push(r as u32);
+        } else if rng.next_f64() < keep {
+            x.g *= scale;
+            x.h *= scale;
+            bag.push(r as u32);
+        }
+    }
 }
 
 /// Mark `round(fraction * n)` features (at least one) as used, at random.

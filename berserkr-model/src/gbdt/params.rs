@@ -40,6 +40,7 @@ pub struct GbdtValidParams {
     pub(crate) bin_sample_size: usize,
     pub(crate) feature_fraction: f64,
     pub(crate) bagging_fraction: f64,
+    pub(crate) goss: Option<(f64, f64)>,
     pub(crate) early_stopping_rounds: Option<usize>,
     pub(crate) class_weight: ClassWeight,
     pub(crate) seed: u64,
@@ -67,6 +68,7 @@ pub struct GbdtValidParams {
 /// | `bin_sample_size` | 200,000 | rows sampled to place the bin edges | `>= 1` |
 /// | `feature_fraction` | 1 | share of features drawn for each tree | `(0, 1]` |
 /// | `bagging_fraction` | 1 | share of rows drawn for each tree | `(0, 1]` |
+/// | `goss` | `None` | gradient-based one-side sampling: `(top_rate, other_rate)` | each in `(0, 1)`, sum `<= 1`, no bagging |
 /// | `early_stopping_rounds` | `None` | stop when the validation log loss has not improved for this many rounds | `>= 1` |
 /// | `class_weight` | [`ClassWeight::Unit`] | weight of the positive class | see [`ClassWeight`] |
 /// | `seed` | 0 | seed of the row, feature and bin samples | any |
@@ -98,6 +100,7 @@ impl GbdtParams {
             bin_sample_size: 200_000,
             feature_fraction: 1.0,
             bagging_fraction: 1.0,
+            goss: None,
             early_stopping_rounds: None,
             class_weight: ClassWeight::Unit,
             seed: 0,
@@ -178,6 +181,21 @@ impl GbdtParams {
     /// Share of the rows drawn at random for each tree (default 1).
     pub fn with_bagging_fraction(mut self, bagging_fraction: f64) -> Self {
         self.0.bagging_fraction = bagging_fraction;
+        self
+    }
+
+    /// Gradient-based one-side sampling (default off), LightGBM's
+    /// `data_sample_strategy = "goss"` with its `top_rate` and
+    /// `other_rate`: each tree is grown on the `top_rate` share of rows
+    /// with the largest `|gradient × hessian|` and an `other_rate` share
+    /// drawn from the rest, whose gradients are scaled up by
+    /// `(1 − top_rate) / other_rate` so that the sums stay unbiased. As in
+    /// LightGBM, the first `1 / learning_rate` trees see every row.
+    ///
+    /// The rows that teach a tree least are the ones left out, so a tree
+    /// costs about `top_rate + other_rate` of one grown on every row.
+    pub fn with_goss(mut self, top_rate: f64, other_rate: f64) -> Self {
+        self.0.goss = Some((top_rate, other_rate));
         self
     }
 
@@ -270,6 +288,23 @@ impl GbdtParams {
         }
         fraction("feature_fraction", p.feature_fraction)?;
         fraction("bagging_fraction", p.bagging_fraction)?;
+        if let Some((top, other)) = p.goss {
+            let open = |r: f64| r > 0.0 && r < 1.0;
+            if !(open(top) && open(other) && top + other <= 1.0) {
+                return Err(invalid(
+                    "goss",
+                    format!(
+                        "top_rate and other_rate must be in (0, 1) with a sum of at most 1, got {top} and {other}"
+                    ),
+                ));
+            }
+            if p.bagging_fraction < 1.0 {
+                return Err(invalid(
+                    "goss",
+                    "samples the rows itself: bagging_fraction must stay 1",
+                ));
+            }
+        }
         if p.early_stopping_rounds == Some(0) {
             return Err(invalid("early_stopping_rounds", "must be at least 1"));
         }
@@ -351,6 +386,11 @@ impl GbdtValidParams {
     /// Share of rows drawn per tree.
     pub fn bagging_fraction(&self) -> f64 {
         self.bagging_fraction
+    }
+
+    /// Gradient-based one-side sampling's `(top_rate, other_rate)`, if on.
+    pub fn goss(&self) -> Option<(f64, f64)> {
+        self.goss
     }
 
     /// Rounds without improvement before stopping, if early stopping is on.
