@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{ArrayRef, Int64Array, RecordBatch};
-use arrow::compute::concat_batches;
+use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch};
+use arrow::compute::concat;
 use berserkr::features::retail::retail_entityset;
 use berserkr::features::{Dfs, FeatureMatrixBuilder};
 use berserkr::io::clean::Cleaner;
@@ -48,6 +48,26 @@ fn read_cutoffs(path: &str) -> (ArrayRef, Vec<i64>) {
         times.push(parse_time(time));
     }
     (Arc::new(Int64Array::from(ids)), times)
+}
+
+/// One batch of `batches`, built a column at a time, each column's pieces
+/// freed as soon as it is whole: the table is never held twice.
+fn concat_by_column(batches: Vec<RecordBatch>) -> RecordBatch {
+    let schema = batches.first().expect("some rows").schema();
+    let mut pieces: Vec<Vec<ArrayRef>> = vec![Vec::new(); schema.fields().len()];
+    for batch in batches {
+        for (column, array) in pieces.iter_mut().zip(batch.columns()) {
+            column.push(array.clone());
+        }
+    }
+    let columns = pieces
+        .into_iter()
+        .map(|column| {
+            let parts: Vec<&dyn Array> = column.iter().map(|a| a.as_ref()).collect();
+            concat(&parts).expect("one type per column")
+        })
+        .collect();
+    RecordBatch::try_new(schema, columns).expect("the schema of the pieces")
 }
 
 /// Reads the real data, cleans it with the default rules and writes the
@@ -99,16 +119,14 @@ fn main() {
         return;
     }
     let clean = args.get(1).expect("a, b and c need the clean table's CSV");
-    // Read as Featuretools reads it: the clean table's CSV, whole.
-    // One batch for the whole table: nothing to concatenate.
+    // Read as Featuretools reads it: the clean table's CSV, whole, into
+    // one batch.
     let batches: Vec<RecordBatch> = ReaderBuilder::new()
-        .with_batch_size(1 << 20)
         .open(clean)
         .expect("the clean table")
         .map(|batch| batch.expect("valid rows"))
         .collect();
-    let transactions = concat_batches(&batches[0].schema(), &batches).expect("one schema");
-    drop(batches);
+    let transactions = concat_by_column(batches);
     eprintln!("read: peak {} MB", peak_rss_bytes() >> 20);
 
     let started = Instant::now();

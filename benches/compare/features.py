@@ -130,7 +130,7 @@ def main():
         names = {"a": "(a) no cutoff", "b": "(b) cutoff per customer", "c": "(c) 12 monthly cutoffs"}
         for case in args.cases:
             cutoffs = tmp / f"{case}.csv"
-            ours = cargo_bench(case, str(cutoffs))
+            ours = cargo_bench(case, str(clean), str(cutoffs))
             our_s, our_mem = float(ours["seconds"]), int(ours["peak_rss_bytes"])
             theirs = run_featuretools(case, clean, cutoffs, args.timeout)
             if theirs is None:

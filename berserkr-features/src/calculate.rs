@@ -12,7 +12,12 @@
 //!
 //! The data is never copied per cutoff: each relationship's children are
 //! grouped by parent once, in time order, when the entity set is built, and
-//! a cutoff only selects the rows it sees through those groups.
+//! a cutoff only selects the rows it sees through those groups. Nor is work
+//! repeated per cutoff where no cutoff can change it: with many cutoff
+//! times, an aggregation over one relationship of inputs that no cutoff
+//! changes (an invoice's `SUM(transactions.Quantity)`) is computed once
+//! for every parent, and a cutoff that sees all of a parent's children
+//! takes that value instead of aggregating them again.
 //!
 //! ```
 //! # use std::sync::Arc;
@@ -55,7 +60,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, TimestampNanosecondArray, UInt32Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, StructArray, TimestampNanosecondArray,
+    UInt32Array,
 };
 use arrow::compute::{cast, filter, nullif, take};
 use arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit};
@@ -110,8 +116,9 @@ impl<'a> FeatureMatrixBuilder<'a> {
         self
     }
 
-    /// Only these instances (values of the target's index), all as of the
-    /// same time.
+    /// Only these instances (values of the target's index, or, for a
+    /// [composite](crate::entityset::EntitySet::with_composite) target, a
+    /// `StructArray` of its keys), all as of the same time.
     pub fn with_instance_ids(mut self, ids: ArrayRef) -> Self {
         self.instances = Some(ids);
         self
@@ -119,7 +126,58 @@ impl<'a> FeatureMatrixBuilder<'a> {
 
     /// One row per `(ids[i], times[i])`: instance `ids[i]` as of
     /// `times[i]` (nanoseconds since the epoch). An instance may appear at
-    /// many times. The matrix rows come in this order.
+    /// many times. The matrix rows come in this order. A composite target's
+    /// instances are a `StructArray` of its keys, and the matrix starts
+    /// with one column per key instead of the index:
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use arrow::array::{Float64Array, Int64Array, StringArray, TimestampNanosecondArray};
+    /// # use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    /// # use arrow::record_batch::RecordBatch;
+    /// use arrow::array::{Array, ArrayRef, AsArray, StructArray};
+    /// use arrow::datatypes::Float64Type;
+    /// use berserkr_features::{Dfs, EntitySet, FeatureMatrixBuilder};
+    /// use berserkr_features::entityset::DataframeBuilder;
+    /// # let schema = Arc::new(Schema::new(vec![
+    /// #     Field::new("id", DataType::Int64, false),
+    /// #     Field::new("customer", DataType::Int64, false),
+    /// #     Field::new("item", DataType::Utf8, false),
+    /// #     Field::new("time", DataType::Timestamp(TimeUnit::Nanosecond, None), false),
+    /// #     Field::new("amount", DataType::Float64, false),
+    /// # ]));
+    /// # let batch = RecordBatch::try_new(schema, vec![
+    /// #     Arc::new(Int64Array::from(vec![0, 1, 2])),
+    /// #     Arc::new(Int64Array::from(vec![7, 7, 8])),
+    /// #     Arc::new(StringArray::from(vec!["mug", "mug", "mug"])),
+    /// #     Arc::new(TimestampNanosecondArray::from(vec![0, 3, 5])),
+    /// #     Arc::new(Float64Array::from(vec![1.5, 2.5, 4.0])),
+    /// # ])?;
+    /// let mut es = EntitySet::new("shop");
+    /// es.add_dataframe(DataframeBuilder::new("transactions", batch, "id").with_time_index("time"))?;
+    /// es.normalize("transactions", "customers", "customer", &[])?;
+    /// es.normalize("transactions", "items", "item", &[])?;
+    /// let es = es.with_composite("customer_items", "transactions", &["customers", "items"])?;
+    /// let features = Dfs::new("customer_items")
+    ///     .with_aggregations(&["sum"])
+    ///     .with_transforms(&[])
+    ///     .with_max_depth(1)
+    ///     .build(&es)?;
+    ///
+    /// // Customer 7's mugs as of time 0 and time 3.
+    /// let pairs = StructArray::from(vec![
+    ///     (Arc::new(Field::new("customer", DataType::Int64, false)), Arc::new(Int64Array::from(vec![7, 7])) as ArrayRef),
+    ///     (Arc::new(Field::new("item", DataType::Utf8, false)), Arc::new(StringArray::from(vec!["mug", "mug"])) as ArrayRef),
+    /// ]);
+    /// let matrix = FeatureMatrixBuilder::new(&es, &features)
+    ///     .with_cutoff_times(Arc::new(pairs), vec![0, 3])
+    ///     .build()?;
+    /// assert_eq!(matrix.schema().field(0).name(), "customer");
+    /// assert_eq!(matrix.schema().field(1).name(), "item");
+    /// let sums = matrix.column_by_name("SUM(transactions.amount)").unwrap();
+    /// assert_eq!(sums.as_primitive::<Float64Type>().values(), &[1.5, 4.0]);
+    /// # Ok::<(), berserkr_features::Error>(())
+    /// ```
     pub fn with_cutoff_times(mut self, ids: ArrayRef, times: Vec<i64>) -> Self {
         self.cutoffs = Some((ids, times));
         self
@@ -151,6 +209,7 @@ impl<'a> FeatureMatrixBuilder<'a> {
         let es = self.es;
         let target = es.dataframe(self.features.target())?;
         let target_pos = es.dataframe_position(self.features.target())?;
+        let composite = es.composite(self.features.target());
         let (ids, times) = match (&self.cutoffs, &self.instances) {
             (Some((ids, times)), _) => {
                 if ids.len() != times.len() {
@@ -178,7 +237,27 @@ impl<'a> FeatureMatrixBuilder<'a> {
                             .filter(|&r| run.visible(target_pos, r))
                             .map(Some)
                             .collect();
-                        take(target.index().values().as_ref(), &visible, None)?
+                        match composite {
+                            // Named by the parents' keys.
+                            Some(composite) => {
+                                let mut fields = Vec::new();
+                                let mut arrays = Vec::new();
+                                for (_, column) in &composite.keys {
+                                    let values = target.column(column)?.values();
+                                    let values = take(values.as_ref(), &visible, None)?;
+                                    let values =
+                                        cast(&values, &original_id_type(values.data_type()))?;
+                                    fields.push(Field::new(
+                                        column,
+                                        values.data_type().clone(),
+                                        true,
+                                    ));
+                                    arrays.push(values);
+                                }
+                                Arc::new(StructArray::try_new(fields.into(), arrays, None)?)
+                            }
+                            None => take(target.index().values().as_ref(), &visible, None)?,
+                        }
                     }
                 };
                 let n = ids.len();
@@ -206,7 +285,10 @@ impl<'a> FeatureMatrixBuilder<'a> {
             }
             None => (ids, times),
         };
-        let rows = target.rows_of(&ids)?;
+        let rows = match composite {
+            Some(composite) => es.composite_rows(composite, &ids)?,
+            None => target.rows_of(&ids)?,
+        };
 
         // Instances sharing a cutoff time are computed together.
         let mut by_time: HashMap<i64, Vec<usize>> = HashMap::new();
@@ -215,6 +297,7 @@ impl<'a> FeatureMatrixBuilder<'a> {
         }
         let mut by_time: Vec<(i64, Vec<usize>)> = by_time.into_iter().collect();
         by_time.sort_unstable_by_key(|g| g.0);
+        let by_time_count = by_time.len();
         // A cutoff time with many instances is split, so that one cutoff
         // (or none) still uses every thread. An instance's values depend
         // only on its own rows, so the split never changes a value, unless
@@ -251,6 +334,12 @@ impl<'a> FeatureMatrixBuilder<'a> {
             groups.push((self.now.unwrap_or(0), Vec::new()));
         }
         let columns: Vec<FeatureId> = self.features.columns().to_vec();
+        // Worth it only when parents would be aggregated at several times.
+        let settled = if by_time_count > 1 && self.training_window.is_none() {
+            Some(Settled::new(es, self.features, self.include_cutoff_time)?)
+        } else {
+            None
+        };
         // Consecutive groups go to one task, which gathers its groups'
         // values into one array per output: thousands of cutoff times give
         // a few dozen arrays per column, not thousands of tiny ones.
@@ -282,6 +371,7 @@ impl<'a> FeatureMatrixBuilder<'a> {
                         self.training_window,
                         self.include_cutoff_time,
                     );
+                    run.settled = settled.as_ref();
                     let values = run.target(target_pos, &member_rows, &columns)?;
                     if gathered.is_empty() {
                         gathered = values
@@ -319,12 +409,26 @@ impl<'a> FeatureMatrixBuilder<'a> {
             }
         }
         let mut results: Vec<Vec<Vec<ArrayRef>>> = results.into_iter().collect::<Result<_>>()?;
-        let mut fields = vec![Field::new(
-            target.index().name(),
-            original_id_type(ids.data_type()),
-            false,
-        )];
-        let mut arrays: Vec<ArrayRef> = vec![cast(&ids, &original_id_type(ids.data_type()))?];
+        let mut fields = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        match ids.as_struct_opt() {
+            // A composite's instances, a column per key.
+            Some(keys) if composite.is_some() => {
+                for (field, values) in keys.fields().iter().zip(keys.columns()) {
+                    let id_type = original_id_type(values.data_type());
+                    fields.push(Field::new(field.name(), id_type.clone(), true));
+                    arrays.push(cast(values, &id_type)?);
+                }
+            }
+            _ => {
+                fields.push(Field::new(
+                    target.index().name(),
+                    original_id_type(ids.data_type()),
+                    false,
+                ));
+                arrays.push(cast(&ids, &original_id_type(ids.data_type()))?);
+            }
+        }
         if self.cutoffs.is_some() {
             fields.push(Field::new(
                 "time",
@@ -384,6 +488,16 @@ fn concat_parts(parts: &[ArrayRef]) -> Result<ArrayRef> {
 /// A stable 64-bit hash of each id (FNV-1a of its value as text, so that
 /// `17850`, `17850.0` and the string `"17850"` agree across types).
 fn partition_hashes(ids: &ArrayRef) -> Result<Vec<u64>> {
+    if let Some(fields) = ids.as_struct_opt() {
+        // A composite's instance: its keys' hashes, combined in order.
+        let mut combined = vec![0xcbf2_9ce4_8422_2325_u64; ids.len()];
+        for column in fields.columns() {
+            for (h, part) in combined.iter_mut().zip(partition_hashes(column)?) {
+                *h = (*h ^ part).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        return Ok(combined);
+    }
     let text = cast(
         &cast(ids, &original_id_type(ids.data_type()))?,
         &DataType::Utf8,
@@ -485,6 +599,153 @@ struct Run<'a> {
     links: HashMap<Link, usize>,
     values: HashMap<(usize, FeatureId), Arc<Vec<ArrayRef>>>,
     groupings: HashMap<GroupingKey, Arc<Grouping>>,
+    settled: Option<&'a Settled>,
+}
+
+/// The values of the aggregations that no cutoff changes for a parent
+/// whose children it all sees, computed once over all the data.
+///
+/// Eligible: an aggregation through one relationship, without a window,
+/// whose primitive ignores the cutoff time and whose inputs (and
+/// condition) are columns, transforms that ignore the cutoff time and
+/// other rows, or parents' such values. A parent is settled at a cutoff
+/// when its latest child is seen then; its value is then exactly the one
+/// computed over all the data, from the same rows in the same order.
+struct Settled {
+    /// Per eligible feature: the position of each row of its dataframe in
+    /// `values` (`u32::MAX`: never seen), and the values.
+    values: HashMap<FeatureId, (Vec<u32>, Arc<Vec<ArrayRef>>)>,
+    /// Per relationship used: the latest time of each parent's children
+    /// ([`NO_TIME`] without any).
+    last_child: HashMap<usize, Vec<i64>>,
+    include_cutoff_time: bool,
+}
+
+impl Settled {
+    fn new(es: &EntitySet, features: &FeatureSet, include_cutoff_time: bool) -> Result<Self> {
+        let graph = features.graph();
+        // Features in the graph refer only to earlier ones.
+        let mut free = vec![false; graph.len()];
+        let mut eligible = Vec::new();
+        for (id, f) in graph.features().iter().enumerate() {
+            free[id] = match f.kind() {
+                FeatureKind::Identity { .. } => true,
+                FeatureKind::Slice { base, .. } | FeatureKind::Direct { base, .. } => free[*base],
+                FeatureKind::Transform { base, primitive } => {
+                    !primitive.uses_calc_time()
+                        && !primitive.uses_full_dataframe()
+                        && !primitive.depends_on_rows_computed_together()
+                        && base.iter().all(|&b| free[b])
+                }
+                FeatureKind::Aggregation {
+                    base,
+                    primitive,
+                    path,
+                    condition,
+                    window,
+                } => {
+                    if path.len() == 1
+                        && window.is_none()
+                        && !primitive.uses_calc_time()
+                        && base.iter().all(|&b| free[b])
+                        && condition.is_none_or(|c| free[c])
+                    {
+                        eligible.push((id, path[0]));
+                    }
+                    false
+                }
+            };
+        }
+        let mut settled = Self {
+            values: HashMap::new(),
+            last_child: HashMap::new(),
+            include_cutoff_time,
+        };
+        if eligible.is_empty() {
+            return Ok(settled);
+        }
+        // One run over every row of each dataframe, as of no cutoff.
+        let mut run = Run::new(es, features, NO_TIME, None, true);
+        let mut roots: HashMap<usize, usize> = HashMap::new();
+        for (feature, relationship) in eligible {
+            let dataframe = es.dataframe_position(graph.get(feature).dataframe())?;
+            let root = match roots.get(&dataframe) {
+                Some(&root) => root,
+                None => {
+                    let n = es.dataframes()[dataframe].num_rows() as u32;
+                    let rows = (0..n).filter(|&r| run.visible(dataframe, r)).collect();
+                    run.nodes.push(Node::new(dataframe, rows));
+                    roots.insert(dataframe, run.nodes.len() - 1);
+                    run.nodes.len() - 1
+                }
+            };
+            let values = run.eval(root, feature)?;
+            let mut positions = vec![u32::MAX; es.dataframes()[dataframe].num_rows()];
+            for (i, &r) in run.nodes[root].rows.iter().enumerate() {
+                positions[r as usize] = i as u32;
+            }
+            settled.values.insert(feature, (positions, values));
+            settled.last_child.entry(relationship).or_insert_with(|| {
+                let index = es.relationship_index(relationship);
+                let child = es
+                    .dataframe_position(&es.relationships()[relationship].child)
+                    .unwrap_or(0);
+                let times = es.dataframes()[child].times();
+                (0..index.offsets.len().saturating_sub(1))
+                    .map(|p| {
+                        let children = index.children_of(p as u32);
+                        match times {
+                            // Ascending rows are in time order: the last
+                            // timed child is the latest.
+                            Some(times) => children
+                                .iter()
+                                .rev()
+                                .map(|&c| times[c as usize])
+                                .find(|&t| t != NO_TIME)
+                                .unwrap_or(NO_TIME),
+                            None => NO_TIME,
+                        }
+                    })
+                    .collect()
+            });
+        }
+        Ok(settled)
+    }
+
+    /// The values of `feature` for the parent rows `rows` at cutoff `time`,
+    /// if the feature is eligible and every one of them is settled then.
+    fn get(
+        &self,
+        feature: FeatureId,
+        relationship: usize,
+        rows: &[u32],
+        time: i64,
+    ) -> Option<Result<Vec<ArrayRef>>> {
+        let (positions, values) = self.values.get(&feature)?;
+        let last = self.last_child.get(&relationship)?;
+        let seen = |t: i64| {
+            t == NO_TIME
+                || if self.include_cutoff_time {
+                    t <= time
+                } else {
+                    t < time
+                }
+        };
+        if !rows.iter().all(|&p| seen(last[p as usize])) {
+            return None;
+        }
+        let indices: Option<Vec<u32>> = rows
+            .iter()
+            .map(|&p| Some(positions[p as usize]).filter(|&i| i != u32::MAX))
+            .collect();
+        let indices = UInt32Array::from(indices?);
+        Some(
+            values
+                .iter()
+                .map(|v| Ok(take(v.as_ref(), &indices, None)?))
+                .collect(),
+        )
+    }
 }
 
 /// An aggregation's node, path, window and condition.
@@ -520,6 +781,7 @@ impl<'a> Run<'a> {
             links: HashMap::new(),
             values: HashMap::new(),
             groupings: HashMap::new(),
+            settled: None,
         }
     }
 
@@ -658,6 +920,17 @@ impl<'a> Run<'a> {
         let graph = self.features.graph();
         let f = graph.get(feature);
         let context = Context { time: self.time };
+        let settled = match (f.kind(), self.settled) {
+            (FeatureKind::Aggregation { path, .. }, Some(settled)) => path
+                .first()
+                .and_then(|&r| settled.get(feature, r, &self.nodes[node].rows, self.time)),
+            _ => None,
+        };
+        if let Some(values) = settled {
+            let values = Arc::new(values?);
+            self.values.insert((node, feature), values.clone());
+            return Ok(values);
+        }
         let values: Vec<ArrayRef> = match f.kind() {
             FeatureKind::Identity { column } => {
                 let frame = &self.es.dataframes()[self.nodes[node].dataframe];

@@ -391,6 +391,11 @@ impl Dfs {
         run.run_dfs(&self.target, depth)?;
 
         let target_index = es.dataframe(&self.target)?.index().name().to_string();
+        // A composite's keys name its instances, as an index does.
+        let target_keys: Vec<String> = es
+            .composite(&self.target)
+            .map(|c| c.keys.iter().map(|(_, column)| column.clone()).collect())
+            .unwrap_or_default();
         let return_types = [
             ColumnSchema::tagged(&[SemanticTag::Numeric]),
             ColumnSchema::tagged(&[SemanticTag::Category]),
@@ -406,7 +411,8 @@ impl Dfs {
             .filter(|&f| {
                 let feature = run.graph.get(f);
                 return_types.iter().any(|t| t.accepts(feature.schema()))
-                    && !matches!(feature.kind(), FeatureKind::Identity { column } if *column == target_index)
+                    && !matches!(feature.kind(), FeatureKind::Identity { column }
+                        if *column == target_index || target_keys.contains(column))
             })
             .collect();
         columns.sort_by_key(|&f| run.depth(f));

@@ -8,6 +8,11 @@
 //! child, as Featuretools' `normalize_dataframe` does: transactions give
 //! invoices by `InvoiceNo`, invoices give customers by `CustomerID`.
 //!
+//! [`EntitySet::with_composite`] adds a dataframe whose instances are
+//! combinations of parents, each named by the parents' own keys: the
+//! (customer, item) pairs of the transactions, without a key column to
+//! make.
+//!
 //! Column types ([`ColumnSchema`]) are inferred from Arrow types (numbers are
 //! numeric, strings are categories, timestamps are datetimes) and can be set
 //! with [`DataframeBuilder::with_logical_type`].
@@ -46,7 +51,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, StringArray, UInt32Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, DictionaryArray, Float64Array, StringArray, UInt32Array,
+};
 use arrow::compute::{cast, take};
 use arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit, UInt32Type};
 use arrow::record_batch::RecordBatch;
@@ -621,6 +628,19 @@ impl RelationshipIndex {
     }
 }
 
+/// A dataframe made by [`EntitySet::with_composite`]: its instances are the
+/// combinations of its parents' rows that its child's rows reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composite {
+    /// The composite dataframe.
+    pub dataframe: String,
+    /// The dataframe whose rows were combined.
+    pub child: String,
+    /// Each parent, with the name of its index column, which is also the
+    /// composite's column of that parent's keys.
+    pub keys: Vec<(String, String)>,
+}
+
 /// Dataframes and the relationships between them.
 #[derive(Debug, Clone)]
 pub struct EntitySet {
@@ -628,6 +648,7 @@ pub struct EntitySet {
     dataframes: Vec<Dataframe>,
     relationships: Vec<Relationship>,
     indexes: Vec<Arc<RelationshipIndex>>,
+    composites: Vec<Composite>,
 }
 
 impl EntitySet {
@@ -638,6 +659,7 @@ impl EntitySet {
             dataframes: Vec::new(),
             relationships: Vec::new(),
             indexes: Vec::new(),
+            composites: Vec::new(),
         }
     }
 
@@ -858,6 +880,263 @@ impl EntitySet {
         base_frame.time_index = new_time;
         self.dataframes.push(new_frame);
         self.add_relationship(new_name, base, index)
+    }
+
+    /// This entity set with one more dataframe, `name`, whose instances are
+    /// the distinct combinations of `parents` that the rows of `child`
+    /// reach (each parent by the one chain of relationships up from
+    /// `child`): with `("customer_products", "transactions", ["customers",
+    /// "products"])`, one instance per (customer, item) ever bought.
+    ///
+    /// An instance is named by its parents' keys, not by a key column the
+    /// caller makes: the composite holds one column per parent, named as
+    /// that parent's index (`CustomerID`, `StockCode`), each a foreign key
+    /// to it, and [`FeatureMatrixBuilder`](crate::FeatureMatrixBuilder)
+    /// takes and gives instances as those columns (a
+    /// [`StructArray`](arrow::array::StructArray) of
+    /// them). Its children are the rows of `child` that reach every
+    /// parent, its time index the first of their times, as
+    /// [`normalize`](Self::normalize) makes it. Internally `child` gets a
+    /// column `name` locating each row's combination, of a type no
+    /// primitive takes; so that it changes no other target's features,
+    /// the composite goes into a new entity set and `self` is left as it
+    /// is.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use arrow::array::{Float64Array, Int64Array, StringArray, TimestampNanosecondArray};
+    /// # use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    /// # use arrow::record_batch::RecordBatch;
+    /// use berserkr_features::entityset::{DataframeBuilder, EntitySet};
+    /// # let schema = Arc::new(Schema::new(vec![
+    /// #     Field::new("id", DataType::Int64, false),
+    /// #     Field::new("customer", DataType::Int64, false),
+    /// #     Field::new("item", DataType::Utf8, false),
+    /// #     Field::new("time", DataType::Timestamp(TimeUnit::Nanosecond, None), false),
+    /// #     Field::new("amount", DataType::Float64, false),
+    /// # ]));
+    /// # let batch = RecordBatch::try_new(schema, vec![
+    /// #     Arc::new(Int64Array::from(vec![0, 1, 2])),
+    /// #     Arc::new(Int64Array::from(vec![7, 7, 8])),
+    /// #     Arc::new(StringArray::from(vec!["mug", "mug", "mug"])),
+    /// #     Arc::new(TimestampNanosecondArray::from(vec![0, 3, 5])),
+    /// #     Arc::new(Float64Array::from(vec![1.5, 2.5, 4.0])),
+    /// # ])?;
+    /// let mut es = EntitySet::new("shop");
+    /// es.add_dataframe(DataframeBuilder::new("transactions", batch, "id").with_time_index("time"))?;
+    /// es.normalize("transactions", "customers", "customer", &[])?;
+    /// es.normalize("transactions", "items", "item", &[])?;
+    ///
+    /// let pairs = es.with_composite("customer_items", "transactions", &["customers", "items"])?;
+    /// // (7, mug) and (8, mug).
+    /// assert_eq!(pairs.dataframe("customer_items")?.num_rows(), 2);
+    /// assert!(es.dataframe("customer_items").is_err());
+    /// # Ok::<(), berserkr_features::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DuplicateDataframe`] if `name` exists;
+    /// [`Error::InvalidOption`] for fewer than two parents, a parent given
+    /// twice, two parents whose index columns share a name, or more
+    /// combinations than a `f64` counts exactly (2^53);
+    /// [`Error::NoRelationship`] for a parent that `child` reaches by no
+    /// chain, or by more than one.
+    pub fn with_composite(&self, name: &str, child: &str, parents: &[&str]) -> Result<EntitySet> {
+        if self.dataframes.iter().any(|d| d.name == name) {
+            return Err(Error::DuplicateDataframe {
+                name: name.to_string(),
+            });
+        }
+        let invalid = |reason: String| Error::InvalidOption {
+            option: "composite parents",
+            reason,
+        };
+        if parents.len() < 2 {
+            return Err(invalid(format!(
+                "a composite needs two parents or more, got {parents:?}"
+            )));
+        }
+        let child_pos = self.dataframe_position(child)?;
+        let n_child = self.dataframes[child_pos].num_rows();
+        let mut keys: Vec<(String, String)> = Vec::with_capacity(parents.len());
+        // The parent row of every child row, per parent (`u32::MAX`: none).
+        let mut parent_rows: Vec<Vec<u32>> = Vec::with_capacity(parents.len());
+        let mut radix: Vec<f64> = Vec::with_capacity(parents.len());
+        for &parent in parents {
+            let parent_frame = self.dataframe(parent)?;
+            let column = parent_frame.index().name.clone();
+            if keys.iter().any(|(p, c)| p == parent || *c == column) {
+                return Err(invalid(format!(
+                    "{parent:?} is given twice, or its index {column:?} has the name of another parent's"
+                )));
+            }
+            let path = self.unique_forward_path(child, parent)?;
+            let mut rows: Vec<u32> = (0..n_child as u32).collect();
+            for r in path {
+                let index = &self.indexes[r];
+                for row in rows.iter_mut() {
+                    if *row != u32::MAX {
+                        *row = index.parent_of[*row as usize];
+                    }
+                }
+            }
+            parent_rows.push(rows);
+            radix.push(parent_frame.num_rows() as f64);
+            keys.push((parent.to_string(), column));
+        }
+        if radix.iter().product::<f64>() > 2f64.powi(53) {
+            return Err(invalid(format!(
+                "{} combinations of {parents:?} are more than a f64 counts exactly",
+                radix.iter().product::<f64>()
+            )));
+        }
+        // The combination of each child row, in mixed radix: exact, as
+        // whole numbers below 2^53.
+        let codes: Float64Array = (0..n_child)
+            .map(|row| {
+                parent_rows
+                    .iter()
+                    .zip(&radix)
+                    .try_fold(0.0, |code, (rows, &r)| {
+                        let p = rows[row];
+                        (p != u32::MAX).then(|| code * r + f64::from(p))
+                    })
+            })
+            .collect();
+
+        let mut es = self.clone();
+        es.dataframes[child_pos].columns.push(Column {
+            name: name.to_string(),
+            schema: ColumnSchema::typed(LogicalType::Unknown),
+            values: Arc::new(codes),
+            interesting_values: Vec::new(),
+        });
+        es.normalize(child, name, name, &[])?;
+        // Each combination's parent keys, from its code.
+        let composite_pos = es.dataframe_position(name)?;
+        let instance_codes = es.dataframes[composite_pos]
+            .index()
+            .values
+            .as_primitive::<Float64Type>()
+            .values()
+            .to_vec();
+        let mut remaining = instance_codes;
+        let mut rows_by_parent: Vec<Vec<u32>> = vec![Vec::new(); parents.len()];
+        for (k, &r) in radix.iter().enumerate().rev() {
+            rows_by_parent[k] = remaining.iter().map(|&c| (c % r) as u32).collect();
+            for c in remaining.iter_mut() {
+                *c = (*c / r).floor();
+            }
+        }
+        for ((parent, column), rows) in keys.iter().zip(rows_by_parent) {
+            let parent_frame = es.dataframe(parent)?;
+            let index = parent_frame.index();
+            let values = take(index.values.as_ref(), &UInt32Array::from(rows), None)?;
+            let logical_type = index.schema.logical_type.unwrap_or(LogicalType::Unknown);
+            es.dataframes[composite_pos].columns.push(Column {
+                name: column.clone(),
+                schema: ColumnSchema::of(logical_type),
+                values,
+                interesting_values: Vec::new(),
+            });
+            es.add_relationship(parent, name, column)?;
+        }
+        es.composites.push(Composite {
+            dataframe: name.to_string(),
+            child: child.to_string(),
+            keys,
+        });
+        Ok(es)
+    }
+
+    /// The composite that `dataframe` is, if it is one.
+    pub fn composite(&self, dataframe: &str) -> Option<&Composite> {
+        self.composites.iter().find(|c| c.dataframe == dataframe)
+    }
+
+    /// The rows of composite `composite` named by `ids`: a `StructArray`
+    /// with one field per parent key (by name, in any order, of any type
+    /// that casts to the key's), `None` for a combination not present.
+    pub(crate) fn composite_rows(
+        &self,
+        composite: &Composite,
+        ids: &ArrayRef,
+    ) -> Result<Vec<Option<u32>>> {
+        let invalid = |reason: String| Error::InvalidOption {
+            option: "instance ids",
+            reason,
+        };
+        let Some(fields) = ids.as_struct_opt() else {
+            return Err(invalid(format!(
+                "the instances of composite {:?} are a struct of {:?}, not {}",
+                composite.dataframe,
+                composite.keys.iter().map(|k| &k.1).collect::<Vec<_>>(),
+                ids.data_type()
+            )));
+        };
+        let frame = self.dataframe(&composite.dataframe)?;
+        let mut codes: Vec<Option<f64>> = vec![Some(0.0); ids.len()];
+        for (parent, column) in &composite.keys {
+            let Some(values) = fields.column_by_name(column) else {
+                return Err(invalid(format!(
+                    "the instances of composite {:?} have no field {column:?}",
+                    composite.dataframe
+                )));
+            };
+            let parent_frame = self.dataframe(parent)?;
+            let radix = parent_frame.num_rows() as f64;
+            for (code, row) in codes.iter_mut().zip(parent_frame.rows_of(values)?) {
+                *code = match (*code, row) {
+                    (Some(code), Some(row)) => Some(code * radix + f64::from(row)),
+                    _ => None,
+                };
+            }
+        }
+        for (code, valid) in codes.iter_mut().zip(0..ids.len()) {
+            if ids.is_null(valid) {
+                *code = None;
+            }
+        }
+        let codes: ArrayRef = Arc::new(Float64Array::from(codes));
+        frame.rows_of(&codes)
+    }
+
+    /// The one chain of relationships up from `child` to `parent`.
+    fn unique_forward_path(&self, child: &str, parent: &str) -> Result<Vec<usize>> {
+        fn walk(
+            es: &EntitySet,
+            at: &str,
+            end: &str,
+            path: &mut Vec<usize>,
+            found: &mut Vec<Vec<usize>>,
+        ) {
+            if at == end {
+                found.push(path.clone());
+                return;
+            }
+            for r in es.forward(at) {
+                if path.contains(&r) {
+                    continue;
+                }
+                path.push(r);
+                let next = es.relationships[r].parent.clone();
+                walk(es, &next, end, path, found);
+                path.pop();
+            }
+        }
+        let mut found = Vec::new();
+        walk(self, child, parent, &mut Vec::new(), &mut found);
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            _ => Err(Error::NoRelationship {
+                child: child.to_string(),
+                parent: format!(
+                    "{parent} (by exactly one chain of relationships; found {})",
+                    found.len()
+                ),
+            }),
+        }
     }
 
     /// Sets the values that where-clauses compare `column` of `dataframe`

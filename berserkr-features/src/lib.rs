@@ -14,6 +14,6 @@ pub mod schema;
 
 pub use calculate::FeatureMatrixBuilder;
 pub use dfs::{Dfs, FeatureSet};
-pub use entityset::{DataframeBuilder, EntitySet};
+pub use entityset::{Composite, DataframeBuilder, EntitySet};
 pub use error::{Error, Result};
 pub use feature::{FeatureGraph, FeatureId, Window};
