@@ -59,6 +59,8 @@ use arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit, UInt32Typ
 use arrow::record_batch::RecordBatch;
 use arrow::row::{OwnedRow, RowConverter, SortField};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::schema::{ColumnSchema, LogicalType, SemanticTag, storage_type};
 
@@ -433,14 +435,34 @@ impl Dataframe {
         for (column, _) in &logical_types {
             find(column)?;
         }
+        let column_types: Vec<LogicalType> = schema
+            .fields()
+            .iter()
+            .map(|field| {
+                logical_types
+                    .iter()
+                    .rev()
+                    .find(|(c, _)| c == field.name())
+                    .map(|(_, t)| *t)
+                    .unwrap_or_else(|| LogicalType::infer(field.data_type(), field.is_nullable()))
+            })
+            .collect();
+        // Converting a column of labels (interning every string) is the
+        // costly part: the columns are converted in parallel.
+        let mut converted: Vec<Result<ArrayRef>> = column_types
+            .par_iter()
+            .enumerate()
+            .map(|(pos, &logical_type)| {
+                to_storage(batch.column(pos), logical_type).map_err(|e| Error::InvalidColumn {
+                    dataframe: name.clone(),
+                    column: schema.field(pos).name().clone(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect();
         let mut columns = Vec::with_capacity(batch.num_columns());
         for (pos, field) in schema.fields().iter().enumerate() {
-            let logical_type = logical_types
-                .iter()
-                .rev()
-                .find(|(c, _)| c == field.name())
-                .map(|(_, t)| *t)
-                .unwrap_or_else(|| LogicalType::infer(field.data_type(), field.is_nullable()));
+            let logical_type = column_types[pos];
             let mut column_schema = ColumnSchema::of(logical_type);
             if pos == index_pos {
                 column_schema = ColumnSchema::typed(logical_type).with_tag(SemanticTag::Index);
@@ -457,12 +479,7 @@ impl Dataframe {
                 }
                 column_schema = ColumnSchema::typed(logical_type).with_tag(SemanticTag::TimeIndex);
             }
-            let values =
-                to_storage(batch.column(pos), logical_type).map_err(|e| Error::InvalidColumn {
-                    dataframe: name.clone(),
-                    column: field.name().clone(),
-                    reason: e.to_string(),
-                })?;
+            let values = std::mem::replace(&mut converted[pos], Ok(batch.column(pos).clone()))?;
             columns.push(Column {
                 name: field.name().clone(),
                 schema: column_schema,
