@@ -90,17 +90,20 @@
 //! | `pair.similarity_to_bought` | the sum of the similarities to the item of the items the customer bought at or before `T`, over the item's 30 nearest neighbours: items whose buyers at `T` overlap its own most (cosine of the sets of buyers) |
 //! | `pair.max_similarity_to_bought` | the largest of those similarities (0 if none) |
 //! | `pair.similar_items_bought` | how many of those neighbours the customer bought |
+//! | `pair.item_cycles_since_last_bought` | `days_since_last_bought / item.mean_days_between_repeats`: how overdue the item is by everyone's habit, defined after a single purchase too |
 //! | `customer.invoices_last_window` | the customer's invoices in `(T − W, T]` |
 //! | `customer.invoices_last_3_windows` | the same, in `(T − 3W, T]` |
 //! | `customer.days_since_last_invoice` | days from the customer's last invoice to `T` |
 //! | `customer.mean_days_between_invoices` | (last − first) / (invoices − 1) of the customer's invoices, in days (NaN below 2) |
 //! | `customer.items_bought` | distinct items the customer bought |
+//! | `customer.repeat_share` | the share of the customer's purchases that repeat an item it bought before |
 //! | `item.purchases_last_window` | the item's purchases in `(T − W, T]` (its popularity) |
 //! | `item.purchases_previous_window` | the same in `(T − 2W, T − W]` |
 //! | `item.purchases_last_week` | the same in `(T − 7 days, T]` |
 //! | `item.trend` | `ln((last + 1) / (previous + 1))` of the windows above |
 //! | `item.popularity_rank` | 1 for the most popular item of `(T − W, T]` (NaN if unsold there) |
 //! | `item.repeat_share` | the share of the item's purchases that repeat one by the same customer (NaN if never sold) |
+//! | `item.mean_days_between_repeats` | over customers who bought the item twice or more, the mean days between their purchases of it (NaN if none) |
 //!
 //! Missing values are NaN. Deep features that are not numbers are encoded:
 //! a boolean as 1 or 0; a categorical (a dictionary or string, such as the
@@ -188,7 +191,7 @@ pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
 /// The names of the features this module computes, the last columns of
 /// [`Examples::features`]; see the [module](self) docs for each.
-pub const PROBLEM_FEATURES: [&str; 28] = [
+pub const PROBLEM_FEATURES: [&str; 31] = [
     "pair.times_bought",
     "pair.times_bought_last_window",
     "pair.times_bought_last_3_windows",
@@ -206,17 +209,20 @@ pub const PROBLEM_FEATURES: [&str; 28] = [
     "pair.similarity_to_bought",
     "pair.max_similarity_to_bought",
     "pair.similar_items_bought",
+    "pair.item_cycles_since_last_bought",
     "customer.invoices_last_window",
     "customer.invoices_last_3_windows",
     "customer.days_since_last_invoice",
     "customer.mean_days_between_invoices",
     "customer.items_bought",
+    "customer.repeat_share",
     "item.purchases_last_window",
     "item.purchases_previous_window",
     "item.purchases_last_week",
     "item.trend",
     "item.popularity_rank",
     "item.repeat_share",
+    "item.mean_days_between_repeats",
 ];
 
 /// The number of [`PROBLEM_FEATURES`].
@@ -1313,6 +1319,7 @@ impl History {
             last_week: vec![0.0; n],
             rank: vec![f64::NAN; n],
             repeat_share: vec![f64::NAN; n],
+            mean_days_between_repeats: vec![f64::NAN; n],
             popular: Vec::new(),
         };
         let week_start = cutoff.saturating_sub(7 * NANOS_PER_DAY);
@@ -1341,12 +1348,26 @@ impl History {
         // repeats it.
         let mut purchases = vec![0.0; n];
         let mut repeats = vec![0.0; n];
+        // Days from first to last purchase, over pairs bought twice or more.
+        let mut repeat_days = vec![0.0; n];
         for span in &self.pairs {
             let of_pair = &self.purchases[span.purchases.clone()];
             let seen = of_pair.partition_point(|p| p.time <= cutoff);
             if seen > 0 {
                 purchases[span.item as usize] += seen as f64;
                 repeats[span.item as usize] += (seen - 1) as f64;
+                repeat_days[span.item as usize] +=
+                    (of_pair[seen - 1].time - of_pair[0].time) as f64 / NANOS_PER_DAY as f64;
+            }
+        }
+        for ((mean, &days), &repeats) in stats
+            .mean_days_between_repeats
+            .iter_mut()
+            .zip(&repeat_days)
+            .zip(&repeats)
+        {
+            if repeats > 0.0 {
+                *mean = days / repeats;
             }
         }
         for (share, (&repeats, &purchases)) in stats
@@ -1446,6 +1467,10 @@ impl History {
             .filter(|p| p.time <= cutoff)
             .map(|p| p.spend)
             .sum();
+        let (lines, first_lines) = spans.iter().fold((0usize, 0usize), |(lines, firsts), s| {
+            let seen = self.purchases[s.purchases.clone()].partition_point(|p| p.time <= cutoff);
+            (lines + seen, firsts + usize::from(seen > 0))
+        });
         let days = |nanos: i64| nanos as f64 / NANOS_PER_DAY as f64;
         let basket: Vec<u32> = bought.clone().map(|s| s.item).collect();
         let context = CustomerContext {
@@ -1464,6 +1489,7 @@ impl History {
                     _ => f64::NAN,
                 },
                 basket.len() as f64,
+                (lines - first_lines) as f64 / lines as f64,
             ],
             basket,
         };
@@ -1572,6 +1598,7 @@ impl History {
             fit.sum,
             fit.max,
             fit.count,
+            since(last) / block.stats.mean_days_between_repeats[item as usize],
         ];
         let item_values = [
             stats.recent[i],
@@ -1580,6 +1607,7 @@ impl History {
             ((stats.recent[i] + 1.0) / (stats.previous[i] + 1.0)).ln(),
             stats.rank[i],
             stats.repeat_share[i],
+            stats.mean_days_between_repeats[i],
         ];
         debug_assert_eq!(out.len(), P);
         let (pair_out, rest) = out.split_at_mut(pair.len());
@@ -1598,6 +1626,7 @@ struct ItemStats {
     last_week: Vec<f64>,
     rank: Vec<f64>,
     repeat_share: Vec<f64>,
+    mean_days_between_repeats: Vec<f64>,
     /// The items sold in the window, most popular first.
     popular: Vec<u32>,
 }
@@ -1618,7 +1647,7 @@ struct CustomerContext {
     /// Spend at or before the cutoff.
     spend: f64,
     /// The `customer.` entries of [`PROBLEM_FEATURES`].
-    values: [f64; 5],
+    values: [f64; 6],
     /// The items bought at or before the cutoff, ascending.
     basket: Vec<u32>,
 }
