@@ -252,6 +252,10 @@ pub struct PipelineReport {
     pub model: Gbdt,
     /// The feature names, in the model's column order.
     pub feature_names: Vec<String>,
+    /// The customer and item feature definitions
+    /// (`FeatureSet::to_json`), which a model file keeps to score later
+    /// data with the same columns.
+    pub definitions: Option<(String, String)>,
     /// Wall time of each stage.
     pub stages: Vec<(&'static str, Duration)>,
     /// Wall time of fitting the model (binning included).
@@ -398,8 +402,8 @@ impl Pipeline {
         }
     }
 
-    /// Runs every stage.
-    pub async fn run(&self) -> Result<PipelineReport> {
+    /// The options no stage can run with, before any work.
+    fn check(&self) -> Result<()> {
         let options = &self.options;
         if !(options.negative_rate > 0.0 && options.negative_rate <= 1.0) {
             return Err(Error::InvalidOption {
@@ -413,16 +417,30 @@ impl Pipeline {
                 reason: "a model needs at least one training row".into(),
             });
         }
-        let mut stages = Vec::new();
+        Ok(())
+    }
 
+    /// Runs every stage.
+    pub async fn run(&self) -> Result<PipelineReport> {
+        self.check()?;
         let started = Instant::now();
-        self.say(format!("loading {}", options.input));
-        let data = load(&options.input).await?;
-        stages.push(("load", started.elapsed()));
+        self.say(format!("loading {}", self.options.input));
+        let data = load(&self.options.input).await?;
+        let load_time = started.elapsed();
         self.say(format!(
             "{} rows read, {} kept",
             data.clean_report.rows_read, data.clean_report.rows_kept
         ));
+        self.run_on(data, load_time).await
+    }
+
+    /// Every stage after loading, on data already loaded and cleaned (what
+    /// `berserkr train` reads from Parquet); `load_time` is reported as
+    /// the load stage.
+    pub async fn run_on(&self, data: Data, load_time: Duration) -> Result<PipelineReport> {
+        self.check()?;
+        let options = &self.options;
+        let mut stages = vec![("load", load_time)];
 
         let started = Instant::now();
         let protocol = &options.protocol;
@@ -437,7 +455,7 @@ impl Pipeline {
             .iter()
             .map(|d| cutoff("training", d))
             .collect::<Result<Vec<_>>>()?;
-        let problem = self.problem(&data, evaluation)?;
+        let (problem, definitions) = self.problem(&data, evaluation)?;
         let mut cutoffs = training.clone();
         cutoffs.extend(validation);
         cutoffs.push(evaluation);
@@ -672,6 +690,7 @@ impl Pipeline {
             scored,
             top,
             feature_names,
+            definitions,
             model,
             fit_time,
             predict_time,
@@ -681,19 +700,22 @@ impl Pipeline {
     }
 
     /// The problem, with DFS definitions made once on the data seen at the
-    /// evaluation cutoff, so that every cutoff has the same columns.
-    fn problem(&self, data: &Data, evaluation: i64) -> Result<Problem> {
+    /// evaluation cutoff, so that every cutoff has the same columns, and
+    /// those definitions as JSON (customers', items').
+    fn problem(&self, data: &Data, evaluation: i64) -> Result<(Problem, Option<(String, String)>)> {
         let horizon = self.options.protocol.horizon_days;
         let draft = ProblemBuilder::new().with_horizon_days(horizon).build()?;
         let seen = before(&data.transactions, evaluation)?;
         let es = retail_entityset(&seen)?;
         let mut builder = ProblemBuilder::new().with_horizon_days(horizon);
+        let mut definitions = None;
         if let Some((customers, items)) = draft.feature_sets(&es)? {
+            definitions = Some((customers.to_json(&es)?, items.to_json(&es)?));
             builder = builder
                 .with_customer_features(customers)
                 .with_item_features(items);
         }
-        Ok(builder.build()?)
+        Ok((builder.build()?, definitions))
     }
 }
 
@@ -801,8 +823,10 @@ impl MatrixWriter {
 }
 
 /// Consecutive ranges of rows, each of whole customers (rows are ordered
-/// by customer) and of at least `rows` rows but the last.
-fn customer_chunks(customers: &[i64], rows: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+/// by customer) and of at least `rows` rows but the last: the pieces in
+/// which a cutoff's candidates are assembled and scored, so that its whole
+/// matrix is never held.
+pub fn customer_chunks(customers: &[i64], rows: usize) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut start = 0;
     std::iter::from_fn(move || {
         if start >= customers.len() {
@@ -818,8 +842,8 @@ fn customer_chunks(customers: &[i64], rows: usize) -> impl Iterator<Item = Range
     })
 }
 
-/// The rows of the evaluation cutoff assembled at a time.
-const EVAL_CHUNK_ROWS: usize = 131_072;
+/// The rows of a cutoff assembled and scored at a time.
+pub const EVAL_CHUNK_ROWS: usize = 131_072;
 
 /// How the training rows of one cutoff are sampled: every positive and a
 /// share of the negatives, both shares lowered alike when the rows kept

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use berserkr_examples::pipeline::top_per_customer;
+use berserkr_examples::pipeline::{EVAL_CHUNK_ROWS, customer_chunks, top_per_customer};
 use berserkr_examples::{Error, Result};
 use berserkr_features::FeatureSet;
 use berserkr_features::primitives::Primitives;
@@ -106,11 +106,11 @@ async fn score(args: ScoreArgs) -> Result<()> {
         .with_customer_features(customer_features)
         .with_item_features(item_features)
         .build()?;
-    let examples = problem.examples(&transactions, &cancellations, cutoff)?;
+    let mut each = problem.examples_each(&transactions, &cancellations, &[cutoff])?;
+    let names = each.feature_names().to_vec();
 
     // The model's columns, by name, in its order.
-    let have: HashMap<&str, usize> = examples
-        .feature_names()
+    let have: HashMap<&str, usize> = names
         .iter()
         .enumerate()
         .map(|(i, n)| (n.as_str(), i))
@@ -136,24 +136,48 @@ async fn score(args: ScoreArgs) -> Result<()> {
         .iter()
         .map(|n| have[n.as_str()])
         .collect();
-    let in_order = columns.iter().enumerate().all(|(i, &c)| i == c)
-        && columns.len() == examples.feature_names().len();
-    let probabilities = if in_order {
-        file.model.predict_proba(examples.features().view())?
-    } else {
-        let x = examples.features().select(Axis(1), &columns);
-        file.model.predict_proba(x.view())?
+    let in_order = columns.iter().enumerate().all(|(i, &c)| i == c) && columns.len() == names.len();
+
+    // Assembled and scored in chunks of whole customers, so that the
+    // matrix of every candidate is never held at once.
+    let candidates = each
+        .next_cutoff()
+        .ok_or_else(|| invalid("cutoff", format!("no candidates at {}", args.cutoff)))??;
+    let customers = candidates.customers();
+    let mut tops = Vec::new();
+    for rows in customer_chunks(&customers, EVAL_CHUNK_ROWS) {
+        let rows: Vec<usize> = rows.collect();
+        let part = candidates.examples(&rows)?;
+        let probabilities = if in_order {
+            file.model.predict_proba(part.features().view())?
+        } else {
+            let x = part.features().select(Axis(1), &columns);
+            file.model.predict_proba(x.view())?
+        };
+        tops.push(top_per_customer(
+            part.pairs(),
+            &probabilities.to_vec(),
+            args.top,
+        )?);
+    }
+    let top = match tops.first() {
+        Some(first) => arrow::compute::concat_batches(&first.schema(), &tops)?,
+        None => {
+            return Err(invalid(
+                "cutoff",
+                format!("no customer bought anything before {}", args.cutoff),
+            ));
+        }
     };
-    let top = top_per_customer(examples.pairs(), &probabilities.to_vec(), args.top)?;
     let rows = write_parquet(&args.out, &top).await?;
+    let customer_count = {
+        let mut distinct = customers.clone();
+        distinct.dedup();
+        distinct.len()
+    };
     println!(
-        "scored {} pairs of {} customers as of {}; wrote {}: {rows} rows (top {}) in {:.2} s",
-        examples.len(),
-        examples
-            .groups()
-            .iter()
-            .collect::<std::collections::HashSet<_>>()
-            .len(),
+        "scored {} pairs of {customer_count} customers as of {}; wrote {}: {rows} rows (top {}) in {:.2} s",
+        customers.len(),
         args.cutoff,
         args.out,
         args.top,

@@ -12,20 +12,17 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use berserkr_examples::pipeline::{
-    before, cutoff as date_nanos, labels_of, peak_rss_bytes, subsample,
-};
+use berserkr_examples::data::{Data, Input};
+use berserkr_examples::pipeline::{Pipeline, Protocol, cutoff as date_nanos, peak_rss_bytes};
 use berserkr_examples::{Error, Result};
-use berserkr_features::retail::retail_entityset;
+use berserkr_io::clean::CleanReport;
 use berserkr_io::store::Location;
-use berserkr_model::baselines;
-use berserkr_model::gbdt::{Gbdt, GbdtParams, Samples};
-use berserkr_model::metrics::{self, Metrics};
-use berserkr_model::problem::{Examples, NANOS_PER_DAY, ProblemBuilder};
+use berserkr_model::gbdt::Gbdt;
+use berserkr_model::metrics::Metrics;
+use berserkr_model::problem::NANOS_PER_DAY;
 use bytes::Bytes;
 use chrono::DateTime;
 use clap::Args;
-use ndarray::Axis;
 use serde::{Deserialize, Serialize};
 
 use super::features::{invoice_nanos, read_table};
@@ -178,146 +175,69 @@ async fn train(args: TrainArgs) -> Result<()> {
         args.horizon_days
     ));
 
-    // Definitions made once, on the data seen at the evaluation cutoff.
-    let started_features = Instant::now();
-    let seen = before(&transactions, evaluation)?;
-    let es = retail_entityset(&seen)?;
-    let draft = ProblemBuilder::new()
-        .with_horizon_days(args.horizon_days)
-        .build()?;
-    let (customer_features, item_features) = draft
-        .feature_sets(&es)?
-        .ok_or_else(|| invalid("features", "the problem has no deep features".into()))?;
-    let customer_json = customer_features.to_json(&es)?;
-    let item_json = item_features.to_json(&es)?;
-    drop((es, seen));
-    let problem = ProblemBuilder::new()
-        .with_horizon_days(args.horizon_days)
-        .with_customer_features(customer_features)
-        .with_item_features(item_features)
-        .build()?;
-    let examples_at = |at: i64, what: &str| -> Result<Examples> {
-        let examples = problem.examples(&transactions, &cancellations, at)?;
-        say(format!("{what} {}: {} pairs", day(at), examples.len()));
-        Ok(examples)
+    // The pipeline's stages after loading: training rows sampled before
+    // their features are made, the evaluation cutoff scored in chunks.
+    let protocol = Protocol {
+        training: training.iter().map(|&t| day(t)).collect(),
+        validation: validation.map(day),
+        evaluation: day(evaluation),
+        horizon_days: args.horizon_days,
     };
-    let mut parts = Vec::new();
-    for &at in &training {
-        parts.push(examples_at(at, "training")?);
-    }
-    let train = Examples::stack(parts)?;
-    let valid = validation
-        .map(|at| examples_at(at, "validation"))
-        .transpose()?;
-    let eval = examples_at(evaluation, "evaluation")?;
-    let features_time = started_features.elapsed();
-
-    // Fit.
-    let started_train = Instant::now();
-    let train_labels = labels_of(&train, "training")?;
-    let held_out = |row: usize| valid.is_none() && train.groups()[row].rem_euclid(8) == 0;
-    let rows: Vec<usize> = (0..train.len()).filter(|&r| !held_out(r)).collect();
-    let held: Vec<usize> = (0..train.len()).filter(|&r| held_out(r)).collect();
-    let fit_labels: Vec<bool> = rows.iter().map(|&r| train_labels[r]).collect();
-    let (kept, weights) = subsample(&fit_labels, args.negative_rate, args.seed);
-    let kept: Vec<usize> = kept.iter().map(|&i| rows[i]).collect();
-    let x = train.features().select(Axis(0), &kept);
-    let y: Vec<bool> = kept.iter().map(|&i| train_labels[i]).collect();
-    let (valid_x, valid_y) = match &valid {
-        Some(valid) => (
-            valid.features().clone(),
-            labels_of(valid, "validation")?.to_vec(),
-        ),
-        None => (
-            train.features().select(Axis(0), &held),
-            held.iter().map(|&r| train_labels[r]).collect(),
-        ),
+    let data = Data {
+        transactions,
+        cancellations,
+        objects: 2,
+        bytes: 0,
+        malformed_rows: 0,
+        clean_report: CleanReport::default(),
     };
-    say(format!(
-        "fitting on {} rows ({} positives) x {} features, validating on {}",
-        y.len(),
-        y.iter().filter(|&&l| l).count(),
-        train.feature_names().len(),
-        valid_y.len()
-    ));
-    let model = GbdtParams::new()
-        .with_n_trees(args.max_trees)
-        .with_learning_rate(0.05)
-        .with_num_leaves(31)
-        .with_early_stopping_rounds(Some(20))
+    let (n_transactions, n_cancellations) =
+        (data.transactions.num_rows(), data.cancellations.num_rows());
+    let run = Pipeline::builder()
+        .with_input(Input::Location(args.transactions.clone()))
+        .with_protocol(protocol)
+        .with_negative_rate(args.negative_rate)
+        .with_trees(args.max_trees)
         .with_seed(args.seed)
-        .check()?
-        .fit_with_validation(
-            &Samples::new(x.view(), &y)?.with_weights(&weights)?,
-            &Samples::new(valid_x.view(), &valid_y)?,
-        )?;
-    drop((x, valid_x));
-    let train_time = started_train.elapsed();
-    say(format!("{} trees", model.n_trees()));
-
-    // Evaluate.
-    let started_eval = Instant::now();
-    let eval_labels = labels_of(&eval, "evaluation")?;
-    let probabilities = model.predict_proba(eval.features().view())?.to_vec();
-    let groups = eval.groups();
-    let mut scored = vec![(
-        "gbdt",
-        metrics::evaluate(groups, &probabilities, eval_labels, &[10], 10)?,
-    )];
-    for (name, scores) in [
-        (
-            "past purchase count",
-            baselines::past_purchase_count(&eval, &transactions)?,
-        ),
-        ("popularity", baselines::popularity(&eval, &transactions)?),
-    ] {
-        // Ranking metrics only: a baseline's score is not a probability.
-        let squashed: Vec<f64> = scores.iter().map(|s| s / (1.0 + s.abs())).collect();
-        scored.push((
-            name,
-            metrics::evaluate(groups, &squashed, eval_labels, &[10], 10)?,
-        ));
-    }
-    let eval_time = started_eval.elapsed();
+        .build()
+        .run_on(data, loaded)
+        .await?;
+    let (customer_features, item_features) = run
+        .definitions
+        .clone()
+        .ok_or_else(|| invalid("features", "the problem has no deep features".into()))?;
 
     // Save.
     let file = ModelFile {
         format: MODEL_FORMAT.into(),
         horizon_days: args.horizon_days,
-        feature_names: train.feature_names().to_vec(),
-        customer_features: customer_json,
-        item_features: item_json,
-        model,
+        feature_names: run.feature_names.clone(),
+        customer_features,
+        item_features,
+        model: run.model.clone(),
     };
     let json = serde_json::to_string(&file)
         .map_err(|e| invalid("model", format!("cannot write the model file: {e}")))?;
     let back: ModelFile = serde_json::from_str(&json)
         .map_err(|e| invalid("model", format!("the model file does not read back: {e}")))?;
-    // The model file must read back to the very same scores.
-    let reread = back.model.predict_proba(eval.features().view())?;
-    let drift = reread
-        .iter()
-        .zip(&probabilities)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    if back.model.n_trees() != file.model.n_trees() || drift > 0.0 {
+    if back.model != file.model || back.feature_names != file.feature_names {
         return Err(invalid(
             "model",
-            format!(
-                "the model file does not read back to the same model (scores move by {drift:e})"
-            ),
+            "the model file does not read back to the same model".into(),
         ));
     }
     Location::parse(&args.model)?.put(Bytes::from(json)).await?;
+    let scored: Vec<(&str, Metrics)> = run
+        .scored
+        .iter()
+        .map(|s| (s.name.as_str(), s.metrics.clone()))
+        .collect();
     let mut report = String::new();
     let _ = writeln!(report, "# berserkr model report\n");
     let _ = writeln!(
         report,
-        "- data: {} ({} transactions), {} ({} cancellations)",
-        args.transactions,
-        transactions.num_rows(),
-        args.cancellations,
-        cancellations.num_rows()
+        "- data: {} ({n_transactions} transactions), {} ({n_cancellations} cancellations)",
+        args.transactions, args.cancellations,
     );
     let _ = writeln!(
         report,
@@ -329,10 +249,10 @@ async fn train(args: TrainArgs) -> Result<()> {
     let _ = writeln!(
         report,
         "- examples: {} training ({} used after subsampling negatives), {} validation, {} evaluation; {} features",
-        train.len(),
-        y.len(),
-        valid_y.len(),
-        eval.len(),
+        run.rows.0,
+        run.training_rows_used,
+        run.rows.1,
+        run.rows.2,
         file.feature_names.len()
     );
     let _ = writeln!(
@@ -341,13 +261,15 @@ async fn train(args: TrainArgs) -> Result<()> {
         file.model.n_trees()
     );
     report.push_str(&metrics_table(&scored));
+    let times: Vec<String> = run
+        .stages
+        .iter()
+        .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
+        .collect();
     let _ = writeln!(
         report,
-        "\nTimes: load {:.2} s, features {:.2} s, train {:.2} s, evaluate {:.2} s; peak memory {:.0} MB.",
-        loaded.as_secs_f64(),
-        features_time.as_secs_f64(),
-        train_time.as_secs_f64(),
-        eval_time.as_secs_f64(),
+        "\nTimes: {}; peak memory {:.0} MB.",
+        times.join(", "),
         peak_rss_bytes() as f64 / 1e6
     );
     Location::parse(&args.report)?
