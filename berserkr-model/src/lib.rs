@@ -9,7 +9,6 @@ pub mod gbdt;
 pub mod metrics;
 pub mod problem;
 pub mod score;
-mod similarity;
 pub mod train;
 
 pub use error::{Error, Result};

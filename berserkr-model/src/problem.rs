@@ -87,9 +87,6 @@
 //! | `pair.invoices_since_last_bought` | the customer's invoices after the last purchase of the item (NaN if never) |
 //! | `pair.times_returned` | the customer's cancellation lines of the item |
 //! | `pair.quantity_returned` | units of those lines |
-//! | `pair.similarity_to_bought` | the sum of the similarities to the item of the items the customer bought at or before `T`, over the item's 30 nearest neighbours: items whose buyers at `T` overlap its own most (cosine of the sets of buyers) |
-//! | `pair.max_similarity_to_bought` | the largest of those similarities (0 if none) |
-//! | `pair.similar_items_bought` | how many of those neighbours the customer bought |
 //! | `pair.item_cycles_since_last_bought` | `days_since_last_bought / item.mean_days_between_repeats`: how overdue the item is by everyone's habit, defined after a single purchase too |
 //! | `customer.invoices_last_window` | the customer's invoices in `(T − W, T]` |
 //! | `customer.invoices_last_3_windows` | the same, in `(T − 3W, T]` |
@@ -181,17 +178,13 @@ use ndarray::{Array2, ArrayView1, Axis};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::similarity::ItemNeighbours;
-
-/// Neighbours kept per item for the `pair.similarity_*` features.
-const ITEM_NEIGHBOURS: usize = 30;
 
 /// Nanoseconds in a day.
 pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
 /// The names of the features this module computes, the last columns of
 /// [`Examples::features`]; see the [module](self) docs for each.
-pub const PROBLEM_FEATURES: [&str; 31] = [
+pub const PROBLEM_FEATURES: [&str; 28] = [
     "pair.times_bought",
     "pair.times_bought_last_window",
     "pair.times_bought_last_3_windows",
@@ -206,9 +199,6 @@ pub const PROBLEM_FEATURES: [&str; 31] = [
     "pair.invoices_since_last_bought",
     "pair.times_returned",
     "pair.quantity_returned",
-    "pair.similarity_to_bought",
-    "pair.max_similarity_to_bought",
-    "pair.similar_items_bought",
     "pair.item_cycles_since_last_bought",
     "customer.invoices_last_window",
     "customer.invoices_last_3_windows",
@@ -1405,11 +1395,6 @@ impl History {
             .filter_map(|c| self.customer_rows(problem, c, cutoff, &popular))
             .collect();
         let rows = per_customer.iter().map(|c| c.items.len()).sum();
-        let baskets: Vec<&[u32]> = per_customer
-            .iter()
-            .map(|c| c.context.basket.as_slice())
-            .collect();
-        let neighbours = ItemNeighbours::new(self.items.len(), &baskets, ITEM_NEIGHBOURS);
         let mut block = Block {
             cutoff,
             horizon,
@@ -1420,7 +1405,6 @@ impl History {
             row_items: Vec::with_capacity(rows),
             labels: labelled.then(|| Vec::with_capacity(rows)),
             stats,
-            neighbours,
         };
         for rows in per_customer {
             // Fewer than 2^32 customers: they are dense u32 ids.
@@ -1472,7 +1456,6 @@ impl History {
             (lines + seen, firsts + usize::from(seen > 0))
         });
         let days = |nanos: i64| nanos as f64 / NANOS_PER_DAY as f64;
-        let basket: Vec<u32> = bought.clone().map(|s| s.item).collect();
         let context = CustomerContext {
             invoices: n_invoices,
             spend,
@@ -1488,14 +1471,13 @@ impl History {
                     }
                     _ => f64::NAN,
                 },
-                basket.len() as f64,
+                bought.clone().count() as f64,
                 (lines - first_lines) as f64 / lines as f64,
             ],
-            basket,
         };
 
         let mut items: Vec<u32> = if problem.candidates.past_items() {
-            context.basket.clone()
+            bought.map(|s| s.item).collect()
         } else {
             Vec::new()
         };
@@ -1573,7 +1555,6 @@ impl History {
             (seen - invoices[..seen].partition_point(|&t| t <= last)) as f64
         };
         let (returned, returned_units) = self.returns_of(c as u32, item, cutoff);
-        let fit = block.neighbours.fit(item, &context.basket);
         let stats = &block.stats;
         let i = item as usize;
         let pair = [
@@ -1595,9 +1576,6 @@ impl History {
             invoices_after,
             returned,
             returned_units,
-            fit.sum,
-            fit.max,
-            fit.count,
             since(last) / block.stats.mean_days_between_repeats[item as usize],
         ];
         let item_values = [
@@ -1648,8 +1626,6 @@ struct CustomerContext {
     spend: f64,
     /// The `customer.` entries of [`PROBLEM_FEATURES`].
     values: [f64; 6],
-    /// The items bought at or before the cutoff, ascending.
-    basket: Vec<u32>,
 }
 
 /// The candidates of one cutoff, before their features are computed.
@@ -1667,7 +1643,6 @@ struct Block {
     row_items: Vec<u32>,
     labels: Option<Vec<bool>>,
     stats: ItemStats,
-    neighbours: ItemNeighbours,
 }
 
 impl Block {
