@@ -959,16 +959,6 @@ pub fn before(transactions: &RecordBatch, at: i64) -> Result<RecordBatch> {
     Ok(arrow::compute::filter_record_batch(transactions, &keep)?)
 }
 
-/// All positives and a seeded share of negatives; the weight of each kept
-/// row (negatives weigh `1 / rate`).
-pub fn subsample(labels: &[bool], rate: f64, seed: u64) -> (Vec<usize>, Vec<f64>) {
-    Sample {
-        positive_rate: 1.0,
-        negative_rate: rate,
-    }
-    .draw(labels.iter().copied(), seed)
-}
-
 /// The `n` most likely items of each customer, ranked from 1.
 pub fn top_per_customer(
     pairs: &RecordBatch,
@@ -1059,7 +1049,11 @@ mod tests {
     #[test]
     fn subsampling_keeps_positives_and_weighs_negatives_back() {
         let labels: Vec<bool> = (0..10_000).map(|i| i % 20 == 0).collect();
-        let (kept, weights) = subsample(&labels, 0.25, 1);
+        let (kept, weights) = Sample {
+            positive_rate: 1.0,
+            negative_rate: 0.25,
+        }
+        .draw(labels.iter().copied(), 1);
         let positives = kept.iter().filter(|&&i| labels[i]).count();
         assert_eq!(positives, 500);
         let negatives = kept.len() - positives;

@@ -625,9 +625,12 @@ struct Run<'a> {
 /// when its latest child is seen then; its value is then exactly the one
 /// computed over all the data, from the same rows in the same order.
 struct Settled {
-    /// Per eligible feature: the position of each row of its dataframe in
-    /// `values` (`u32::MAX`: never seen), and the values.
-    values: HashMap<FeatureId, (Vec<u32>, Arc<Vec<ArrayRef>>)>,
+    /// Per eligible feature: its dataframe, the relationship it aggregates
+    /// through, and its values for the rows of `positions[dataframe]`.
+    values: HashMap<FeatureId, (usize, usize, Arc<Vec<ArrayRef>>)>,
+    /// Per dataframe: the position of each of its rows in the values
+    /// (`u32::MAX`: never seen).
+    positions: HashMap<usize, Vec<u32>>,
     /// Per relationship used: the latest time of each parent's children
     /// ([`NO_TIME`] without any).
     last_child: HashMap<usize, Vec<i64>>,
@@ -671,6 +674,7 @@ impl Settled {
         }
         let mut settled = Self {
             values: HashMap::new(),
+            positions: HashMap::new(),
             last_child: HashMap::new(),
             include_cutoff_time,
         };
@@ -685,19 +689,24 @@ impl Settled {
             let root = match roots.get(&dataframe) {
                 Some(&root) => root,
                 None => {
-                    let n = es.dataframes()[dataframe].num_rows() as u32;
-                    let rows = (0..n).filter(|&r| run.visible(dataframe, r)).collect();
+                    let n = es.dataframes()[dataframe].num_rows();
+                    let rows: Vec<u32> = (0..n as u32)
+                        .filter(|&r| run.visible(dataframe, r))
+                        .collect();
+                    let mut positions = vec![u32::MAX; n];
+                    for (i, &r) in rows.iter().enumerate() {
+                        positions[r as usize] = i as u32;
+                    }
+                    settled.positions.insert(dataframe, positions);
                     run.nodes.push(Node::new(dataframe, rows));
                     roots.insert(dataframe, run.nodes.len() - 1);
                     run.nodes.len() - 1
                 }
             };
             let values = run.eval(root, feature)?;
-            let mut positions = vec![u32::MAX; es.dataframes()[dataframe].num_rows()];
-            for (i, &r) in run.nodes[root].rows.iter().enumerate() {
-                positions[r as usize] = i as u32;
-            }
-            settled.values.insert(feature, (positions, values));
+            settled
+                .values
+                .insert(feature, (dataframe, relationship, values));
             settled.last_child.entry(relationship).or_insert_with(|| {
                 let index = es.relationship_index(relationship);
                 let child = es
@@ -727,23 +736,11 @@ impl Settled {
 
     /// The values of `feature` for the parent rows `rows` at cutoff `time`,
     /// if the feature is eligible and every one of them is settled then.
-    fn get(
-        &self,
-        feature: FeatureId,
-        relationship: usize,
-        rows: &[u32],
-        time: i64,
-    ) -> Option<Result<Vec<ArrayRef>>> {
-        let (positions, values) = self.values.get(&feature)?;
-        let last = self.last_child.get(&relationship)?;
-        let seen = |t: i64| {
-            t == NO_TIME
-                || if self.include_cutoff_time {
-                    t <= time
-                } else {
-                    t < time
-                }
-        };
+    fn get(&self, feature: FeatureId, rows: &[u32], time: i64) -> Option<Result<Vec<ArrayRef>>> {
+        let (dataframe, relationship, values) = self.values.get(&feature)?;
+        let positions = self.positions.get(dataframe)?;
+        let last = self.last_child.get(relationship)?;
+        let seen = |t: i64| t == NO_TIME || by_cutoff(t, time, self.include_cutoff_time);
         if !rows.iter().all(|&p| seen(last[p as usize])) {
             return None;
         }
@@ -758,6 +755,16 @@ impl Settled {
                 .map(|v| Ok(take(v.as_ref(), &indices, None)?))
                 .collect(),
         )
+    }
+}
+
+/// Whether a row of time `t` is seen at cutoff `time`: at or before it, or
+/// strictly before it when rows at the cutoff are not included.
+fn by_cutoff(t: i64, time: i64, include_cutoff_time: bool) -> bool {
+    if include_cutoff_time {
+        t <= time
+    } else {
+        t < time
     }
 }
 
@@ -808,12 +815,7 @@ impl<'a> Run<'a> {
         if t == NO_TIME {
             return false;
         }
-        let before = if self.include_cutoff_time {
-            t <= self.time
-        } else {
-            t < self.time
-        };
-        if !before {
+        if !by_cutoff(t, self.time, self.include_cutoff_time) {
             return false;
         }
         match self.window {
@@ -933,12 +935,9 @@ impl<'a> Run<'a> {
         let graph = self.features.graph();
         let f = graph.get(feature);
         let context = Context { time: self.time };
-        let settled = match (f.kind(), self.settled) {
-            (FeatureKind::Aggregation { path, .. }, Some(settled)) => path
-                .first()
-                .and_then(|&r| settled.get(feature, r, &self.nodes[node].rows, self.time)),
-            _ => None,
-        };
+        let settled = self
+            .settled
+            .and_then(|settled| settled.get(feature, &self.nodes[node].rows, self.time));
         if let Some(values) = settled {
             let values = Arc::new(values?);
             self.values.insert((node, feature), values.clone());

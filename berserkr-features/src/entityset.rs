@@ -449,7 +449,7 @@ impl Dataframe {
             .collect();
         // Converting a column of labels (interning every string) is the
         // costly part: the columns are converted in parallel.
-        let mut converted: Vec<Result<ArrayRef>> = column_types
+        let converted: Vec<Result<ArrayRef>> = column_types
             .par_iter()
             .enumerate()
             .map(|(pos, &logical_type)| {
@@ -461,7 +461,7 @@ impl Dataframe {
             })
             .collect();
         let mut columns = Vec::with_capacity(batch.num_columns());
-        for (pos, field) in schema.fields().iter().enumerate() {
+        for ((pos, field), values) in schema.fields().iter().enumerate().zip(converted) {
             let logical_type = column_types[pos];
             let mut column_schema = ColumnSchema::of(logical_type);
             if pos == index_pos {
@@ -479,7 +479,7 @@ impl Dataframe {
                 }
                 column_schema = ColumnSchema::typed(logical_type).with_tag(SemanticTag::TimeIndex);
             }
-            let values = std::mem::replace(&mut converted[pos], Ok(batch.column(pos).clone()))?;
+            let values = values?;
             columns.push(Column {
                 name: field.name().clone(),
                 schema: column_schema,
@@ -1016,8 +1016,7 @@ impl EntitySet {
                     .iter()
                     .zip(&radix)
                     .try_fold(0.0, |code, (rows, &r)| {
-                        let p = rows[row];
-                        (p != u32::MAX).then(|| code * r + f64::from(p))
+                        combination_digit(Some(code), Some(rows[row]).filter(|&p| p != u32::MAX), r)
                     })
             })
             .collect();
@@ -1104,14 +1103,11 @@ impl EntitySet {
             let parent_frame = self.dataframe(parent)?;
             let radix = parent_frame.num_rows() as f64;
             for (code, row) in codes.iter_mut().zip(parent_frame.rows_of(values)?) {
-                *code = match (*code, row) {
-                    (Some(code), Some(row)) => Some(code * radix + f64::from(row)),
-                    _ => None,
-                };
+                *code = combination_digit(*code, row, radix);
             }
         }
-        for (code, valid) in codes.iter_mut().zip(0..ids.len()) {
-            if ids.is_null(valid) {
+        for (i, code) in codes.iter_mut().enumerate() {
+            if ids.is_null(i) {
                 *code = None;
             }
         }
@@ -1283,6 +1279,12 @@ impl EntitySet {
         }
         walk(self, start, end, &mut Vec::new())
     }
+}
+
+/// One more parent row appended to a composite's combination code, in
+/// mixed radix (`radix`: that parent's row count); `None` when either is.
+fn combination_digit(code: Option<f64>, row: Option<u32>, radix: f64) -> Option<f64> {
+    Some(code? * radix + f64::from(row?))
 }
 
 /// Converts a column to the engine's storage type for `logical_type`.

@@ -3,48 +3,39 @@
 //! three relationships. Both must give the same features, value for value,
 //! at every cutoff.
 
+mod common;
+
 use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, StructArray,
     TimestampNanosecondArray,
 };
-use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit, TimestampNanosecondType};
 use berserkr_features::entityset::DataframeBuilder;
 use berserkr_features::primitives::Primitives;
 use berserkr_features::retail::retail_entityset;
 use berserkr_features::{Dfs, EntitySet, Error, FeatureMatrixBuilder, FeatureSet};
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/featuretools/retail_fixture.csv")
-}
+use common::fixture_transactions;
 
 fn transactions() -> RecordBatch {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("InvoiceNo", DataType::Utf8, false),
-        Field::new("StockCode", DataType::Utf8, false),
-        Field::new("Description", DataType::Utf8, true),
-        Field::new("Quantity", DataType::Int64, false),
-        Field::new(
-            "InvoiceDate",
-            DataType::Timestamp(TimeUnit::Nanosecond, None),
-            false,
-        ),
-        Field::new("UnitPrice", DataType::Float64, false),
-        Field::new("CustomerID", DataType::Float64, true),
-        Field::new("Country", DataType::Utf8, false),
-    ]));
-    let file = File::open(fixture()).unwrap();
-    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
-        .with_header(true)
-        .build(file)
-        .unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    concat_batches(&schema, &batches).unwrap()
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/featuretools/retail_fixture.csv");
+    fixture_transactions(&fixture)
+}
+
+/// The fixture's entity set with its (customer, item) pairs.
+fn with_pairs(tx: &RecordBatch) -> EntitySet {
+    retail_entityset(tx)
+        .unwrap()
+        .with_composite(
+            "customer_products",
+            "transactions",
+            &["customers", "products"],
+        )
+        .unwrap()
 }
 
 /// The pair key of each transaction, as a user would make it.
@@ -195,14 +186,7 @@ fn number(array: &ArrayRef, row: usize) -> Option<f64> {
 #[test]
 fn a_composite_target_gives_what_a_made_up_key_gives() {
     let tx = transactions();
-    let es = retail_entityset(&tx)
-        .unwrap()
-        .with_composite(
-            "customer_products",
-            "transactions",
-            &["customers", "products"],
-        )
-        .unwrap();
+    let es = with_pairs(&tx);
     let manual = by_hand(&tx);
     let ours = Dfs::new("customer_products")
         .with_max_depth(2)
@@ -282,14 +266,7 @@ fn a_composite_target_gives_what_a_made_up_key_gives() {
 #[test]
 fn composite_partitions_union_to_the_whole() {
     let tx = transactions();
-    let es = retail_entityset(&tx)
-        .unwrap()
-        .with_composite(
-            "customer_products",
-            "transactions",
-            &["customers", "products"],
-        )
-        .unwrap();
+    let es = with_pairs(&tx);
     let features = Dfs::new("customer_products")
         .with_max_depth(1)
         .build(&es)

@@ -6,31 +6,23 @@
 //! (`--csv PATH --out DIR`, with the CSV copied there as `data.csv`) to check
 //! the same cases on that data; CI does so on a month of the real data.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch};
-use arrow::compute::{cast, concat_batches};
+use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit, TimestampNanosecondType};
 use berserkr_features::primitives::Primitives;
 use berserkr_features::retail::retail_entityset;
 use berserkr_features::{Dfs, EntitySet, FeatureMatrixBuilder, FeatureSet, Window};
+use common::{fixture_transactions, read_csv};
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/featuretools")
-}
-
-fn read_csv(path: &Path, schema: Arc<Schema>) -> RecordBatch {
-    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
-        .with_header(true)
-        .with_batch_size(1 << 16)
-        .build(file)
-        .unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    concat_batches(&schema, &batches).unwrap()
 }
 
 /// Every column of a CSV as text (empty cells null).
@@ -44,24 +36,6 @@ fn read_text_csv(path: &Path) -> RecordBatch {
         .map(|f| Field::new(f.name(), DataType::Utf8, true))
         .collect();
     read_csv(path, Arc::new(Schema::new(fields)))
-}
-
-fn fixture_transactions(csv: &Path) -> RecordBatch {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("InvoiceNo", DataType::Utf8, false),
-        Field::new("StockCode", DataType::Utf8, false),
-        Field::new("Description", DataType::Utf8, true),
-        Field::new("Quantity", DataType::Int64, false),
-        Field::new(
-            "InvoiceDate",
-            DataType::Timestamp(TimeUnit::Nanosecond, None),
-            false,
-        ),
-        Field::new("UnitPrice", DataType::Float64, false),
-        Field::new("CustomerID", DataType::Float64, true),
-        Field::new("Country", DataType::Utf8, false),
-    ]));
-    read_csv(csv, schema)
 }
 
 fn fixture_entityset(csv: &Path, last_time_indexes: bool, interesting: &[String]) -> EntitySet {

@@ -170,11 +170,8 @@ async fn score(args: ScoreArgs) -> Result<()> {
         }
     };
     let rows = write_parquet(&args.out, &top).await?;
-    let customer_count = {
-        let mut distinct = customers.clone();
-        distinct.dedup();
-        distinct.len()
-    };
+    // Candidates come by customer.
+    let customer_count = customers.chunk_by(|a, b| a == b).count();
     println!(
         "scored {} pairs of {customer_count} customers as of {}; wrote {}: {rows} rows (top {}) in {:.2} s",
         customers.len(),

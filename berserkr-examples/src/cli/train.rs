@@ -204,17 +204,16 @@ async fn train(args: TrainArgs) -> Result<()> {
         .await?;
     let (customer_features, item_features) = run
         .definitions
-        .clone()
         .ok_or_else(|| invalid("features", "the problem has no deep features".into()))?;
 
     // Save.
     let file = ModelFile {
         format: MODEL_FORMAT.into(),
         horizon_days: args.horizon_days,
-        feature_names: run.feature_names.clone(),
+        feature_names: run.feature_names,
         customer_features,
         item_features,
-        model: run.model.clone(),
+        model: run.model,
     };
     let json = serde_json::to_string(&file)
         .map_err(|e| invalid("model", format!("cannot write the model file: {e}")))?;
