@@ -720,7 +720,7 @@ impl Pipeline {
 }
 
 /// The boosted trees' leaves per tree.
-const NUM_LEAVES: usize = 31;
+const NUM_LEAVES: usize = 15;
 
 /// Rows taken from several cutoffs' examples, row-major.
 #[derive(Debug, Default)]

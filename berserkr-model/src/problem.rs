@@ -65,7 +65,8 @@
 //!
 //! 1. `customer.<name>`: the customer's deep features, one per output of the
 //!    customer [`FeatureSet`] (by default [`Dfs`] on `customers` at depth 2,
-//!    pruned, default primitives), computed by
+//!    pruned, default primitives, without the features stacked on invoice
+//!    aggregates: see [`CUSTOMER_DFS_DROPS`]), computed by
 //!    [`FeatureMatrixBuilder`] with the cutoff `T`: `customer.COUNT(invoices)`.
 //! 2. `item.<name>`: the item's deep features (DFS on `products`), the same
 //!    way: `item.SUM(transactions.Quantity)`.
@@ -182,6 +183,16 @@ use crate::error::{Error, Result};
 /// Nanoseconds in a day.
 pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
+/// What the default customer DFS drops: every feature that aggregates
+/// invoice-level aggregates, such as `customer.SKEW(invoices.MAX(transactions.UnitPrice))`.
+///
+/// Those are 83 of the 104 customer features at depth 2, and on the real
+/// data they only add noise: without them the boosted trees' validation
+/// log loss falls (0.09528 to 0.09397 with LightGBM on the same matrices)
+/// and training takes half the time. The direct aggregations over the
+/// customer's transactions and invoices stay.
+pub const CUSTOMER_DFS_DROPS: [&str; 1] = ["(invoices."];
+
 /// The names of the features this module computes, the last columns of
 /// [`Examples::features`]; see the [module](self) docs for each.
 pub const PROBLEM_FEATURES: [&str; 28] = [
@@ -277,7 +288,7 @@ impl FeatureSource {
 /// | horizon `W` | 30 days | label window `(T, T + W]`; popularity window `(T − W, T]` | > 0 |
 /// | top popular `K` | 100 | popular candidates per customer | ≥ 1 when popular items are candidates |
 /// | candidates | [`CandidateSource::Both`] | past items, popular items or both | |
-/// | customer features | DFS on `customers`, depth 2, pruned | `customer.` columns | target `customers` |
+/// | customer features | DFS on `customers`, depth 2, pruned, less [`CUSTOMER_DFS_DROPS`] | `customer.` columns | target `customers` |
 /// | item features | DFS on `products`, depth 2, pruned | `item.` columns | target `products` |
 /// | deep features | on | off: only [`PROBLEM_FEATURES`] | |
 ///
@@ -311,14 +322,18 @@ impl Default for ProblemBuilder {
 
 impl ProblemBuilder {
     /// The default problem: 30 days, the 100 most popular items and the
-    /// customer's past items, pruned depth-2 DFS features.
+    /// customer's past items, pruned depth-2 DFS features (the customers'
+    /// without [`CUSTOMER_DFS_DROPS`]).
     pub fn new() -> Self {
         Self {
             horizon: Duration::from_secs(30 * 86_400),
             top_popular: 100,
             candidates: CandidateSource::Both,
             customer_features: FeatureSource::Dfs(Box::new(
-                Dfs::new("customers").with_max_depth(2).with_pruning(true),
+                Dfs::new("customers")
+                    .with_max_depth(2)
+                    .with_pruning(true)
+                    .with_drop_contains(&CUSTOMER_DFS_DROPS),
             )),
             item_features: FeatureSource::Dfs(Box::new(
                 Dfs::new("products").with_max_depth(2).with_pruning(true),
@@ -352,8 +367,9 @@ impl ProblemBuilder {
     }
 
     /// The deep feature synthesis of customer features (default
-    /// `Dfs::new("customers").with_max_depth(2).with_pruning(true)`); its
-    /// target must be `customers`.
+    /// `Dfs::new("customers").with_max_depth(2).with_pruning(true)
+    /// .with_drop_contains(&CUSTOMER_DFS_DROPS)`); its target must be
+    /// `customers`.
     pub fn with_customer_dfs(mut self, dfs: Dfs) -> Self {
         self.customer_features = FeatureSource::Dfs(Box::new(dfs));
         self
