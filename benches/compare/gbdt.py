@@ -6,8 +6,9 @@ with `berserkr pipeline ... --export-matrices DIR`, which writes
 
   DIR/train.parquet, DIR/valid.parquet, DIR/eval.parquet
       one float64 column per feature (NaN = missing), then CustomerID
-      (int64), label (bool) and weight (float64: 1 for positives and
-      1/negative_rate for the kept negatives in train, 1 in valid and eval)
+      (int64), StockCode (string), cutoff (timestamp), label (bool) and
+      weight (float64: 1 for positives and 1/negative_rate for the kept
+      negatives in train and in valid, which is sampled alike; 1 in eval)
   DIR/berserkr.json
       berserkr's own numbers on these matrices: fit_seconds, predict_seconds
       (eval rows, probabilities), trees, threads, params, eval metrics
@@ -16,10 +17,12 @@ This script reads berserkr's side from berserkr.json (it does not run
 berserkr) and fits the peers with berserkr's params:
 
   LightGBM   binary, learning_rate, num_leaves, max_bin, min_data_in_leaf,
-             lambda_l2, up to max_trees trees, early stopping on valid's
-             binary log loss after early_stopping_rounds, train weights,
-             deterministic, seed 42
-  HistGB     the same settings; it cannot early-stop on a given validation
+             lambda_l2, feature_fraction, bagging_fraction (a new bag every
+             tree) or GOSS, up to max_trees trees, early stopping on
+             valid's binary log loss after early_stopping_rounds, train
+             weights, deterministic, seed 42
+  HistGB     the same settings but no row or feature sampling, which it
+             does not have; it cannot early-stop on a given validation
              set, so it holds out 10% of train (validation_fraction=0.1,
              scoring="loss") and keeps every tree it grew, the last
              early_stopping_rounds of them included
@@ -48,10 +51,11 @@ from pathlib import Path
 
 DEFAULT_DIR = "/work/scratch/matrices"
 SPLITS = ("train", "valid", "eval")
-META_COLUMNS = ("CustomerID", "label", "weight")  # every other column is a feature
+META_COLUMNS = ("CustomerID", "StockCode", "cutoff", "label", "weight")  # every other column is a feature
 # berserkr's defaults, used for any key its berserkr.json leaves out.
 DEFAULT_PARAMS = {"learning_rate": 0.05, "num_leaves": 31, "max_bins": 255, "min_data_in_leaf": 20,
-                  "lambda_l2": 0.0, "early_stopping_rounds": 50, "max_trees": 1000}
+                  "lambda_l2": 0.0, "early_stopping_rounds": 50, "max_trees": 1000,
+                  "feature_fraction": 1.0, "bagging_fraction": 1.0, "goss": None}
 SEED = 42
 K = 10
 # The bars for berserkr's boosted trees against LightGBM.
@@ -215,7 +219,14 @@ def run_lightgbm(data, params, threads):
         "deterministic": True,
         "seed": SEED,
         "verbose": -1,
+        "feature_fraction": params["feature_fraction"],
     }
+    # Row sampling as berserkr's: a fresh bag for every tree, or GOSS.
+    if params["goss"]:
+        lgb_params.update(data_sample_strategy="goss", top_rate=params["goss"]["top_rate"],
+                          other_rate=params["goss"]["other_rate"])
+    elif params["bagging_fraction"] < 1.0:
+        lgb_params.update(bagging_fraction=params["bagging_fraction"], bagging_freq=1)
     print("[gbdt] LightGBM fit...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     # Dataset construction is LightGBM's binning, so it is inside the timed fit.

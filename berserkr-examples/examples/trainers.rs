@@ -50,7 +50,7 @@ struct Split {
     names: Vec<String>,
 }
 
-const META: [&str; 3] = ["CustomerID", "label", "weight"];
+const META: [&str; 5] = ["CustomerID", "StockCode", "cutoff", "label", "weight"];
 
 async fn read(dir: &str, name: &str) -> Result<Split, Box<dyn std::error::Error>> {
     let location = Location::parse(dir)?.join(name);
@@ -155,11 +155,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (
             "boosted",
             Box::new(
+                // The pipeline's settings.
                 GbdtParams::new()
                     .with_n_trees(1000)
                     .with_learning_rate(0.05)
-                    .with_num_leaves(31)
-                    .with_early_stopping_rounds(Some(50))
+                    .with_num_leaves(15)
+                    .with_bagging_fraction(0.5)
+                    .with_early_stopping_rounds(Some(20))
                     .with_seed(42)
                     .check()?,
             ),

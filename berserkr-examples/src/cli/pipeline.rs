@@ -57,6 +57,10 @@ pub(crate) struct PipelineArgs {
     /// The share of features each tree may split on.
     #[arg(long, default_value_t = 1.0)]
     feature_fraction: f64,
+    /// The share of training rows each tree is grown on (1: all; ignored
+    /// with --goss).
+    #[arg(long, default_value_t = 0.5)]
+    bagging_fraction: f64,
     /// Gradient-based one-side sampling of the training rows,
     /// `TOP_RATE,OTHER_RATE` as LightGBM's `top_rate` and `other_rate`,
     /// or `off` to grow every tree on every row.
@@ -103,6 +107,7 @@ pub(crate) async fn run(args: PipelineArgs) -> Result<()> {
         .with_trees(args.trees)
         .with_learning_rate(args.learning_rate)
         .with_feature_fraction(args.feature_fraction)
+        .with_bagging_fraction(args.bagging_fraction)
         .with_goss(args.goss.0)
         .with_early_stopping_rounds(
             (args.early_stopping_rounds > 0).then_some(args.early_stopping_rounds),

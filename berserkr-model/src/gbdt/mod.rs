@@ -61,7 +61,7 @@ use binning::BinnedMatrix;
 use grower::Grower;
 use hist::GradHess;
 use rng::SplitMix64;
-use tree::Tree;
+use tree::{Lockstep, Tree};
 
 pub use params::{ClassWeight, GbdtParams, GbdtValidParams};
 
@@ -308,15 +308,13 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
         let grown = grower.grow(&gh, bagged.then_some(bag.as_slice()), &used);
         let tree = grown.tree;
 
+        let lockstep = Lockstep::new(&tree);
         if bagged {
             scores
                 .par_chunks_mut(ROW_CHUNK)
                 .enumerate()
                 .for_each(|(c, chunk)| {
-                    for (i, s) in chunk.iter_mut().enumerate() {
-                        let leaf = tree.leaf_binned(&data.bins, n, c * ROW_CHUNK + i);
-                        *s += tree.leaf_values[leaf];
-                    }
+                    tree.add_binned(&lockstep, &data.bins, n, c * ROW_CHUNK, chunk);
                 });
         } else {
             let rows = grower.rows();
@@ -331,12 +329,15 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
             vs.par_chunks_mut(ROW_CHUNK)
                 .enumerate()
                 .for_each(|(c, chunk)| {
-                    for (i, s) in chunk.iter_mut().enumerate() {
-                        let row = v.x.row(c * ROW_CHUNK + i);
-                        *s += match row.as_slice() {
-                            Some(row) => tree.predict_row(row),
-                            None => tree.predict_row(&row.to_vec()),
-                        };
+                    let start = c * ROW_CHUNK;
+                    let rows =
+                        v.x.slice_axis(Axis(0), Slice::from(start..start + chunk.len()));
+                    match rows.as_slice() {
+                        Some(flat) => tree.add_block(&lockstep, flat, n_features, chunk),
+                        None => {
+                            let flat: Vec<f64> = rows.iter().copied().collect();
+                            tree.add_block(&lockstep, &flat, n_features, chunk);
+                        }
                     }
                 });
             let loss = log_loss(vs, v);
@@ -558,6 +559,7 @@ impl Gbdt {
             out.iter_mut().for_each(|o| *o += sum);
             return Ok(Array1::from_vec(out));
         }
+        let lockstep: Vec<Lockstep> = self.trees.iter().map(Lockstep::new).collect();
         out.par_chunks_mut(ROW_CHUNK)
             .enumerate()
             .for_each(|(c, chunk)| {
@@ -575,10 +577,8 @@ impl Gbdt {
                             &buf
                         }
                     };
-                    for tree in &self.trees {
-                        for (o, row) in block.iter_mut().zip(flat.chunks_exact(n_features)) {
-                            *o += tree.predict_row(row);
-                        }
+                    for (tree, lockstep) in self.trees.iter().zip(&lockstep) {
+                        tree.add_block(lockstep, flat, n_features, block);
                     }
                 }
             });

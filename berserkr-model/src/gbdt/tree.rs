@@ -30,47 +30,231 @@ pub(crate) struct Tree {
 }
 
 impl Tree {
-    /// The leaf a raw row (one value per feature) falls into.
-    ///
-    /// Branch-free steps (a select, not a jump, picks the child), so that
-    /// the traversals of several rows overlap.
-    #[inline]
-    pub(crate) fn leaf(&self, row: &[f64]) -> usize {
-        let mut i: i32 = if self.nodes.is_empty() { -1 } else { 0 };
+    /// Adds the output of each row of `rows` (row-major, `n_features`
+    /// values each) to `out`, advancing all the rows together one level at
+    /// a time; see [`Lockstep`].
+    pub(crate) fn add_block(
+        &self,
+        lockstep: &Lockstep,
+        rows: &[f64],
+        n_features: usize,
+        out: &mut [f64],
+    ) {
+        let mut at = [0u32; LOCKSTEP_ROWS];
+        for (block, out) in rows
+            .chunks(LOCKSTEP_ROWS * n_features)
+            .zip(out.chunks_mut(LOCKSTEP_ROWS))
+        {
+            let at = &mut at[..out.len()];
+            at.fill(0);
+            for _ in 0..lockstep.depth {
+                for (r, i) in at.iter_mut().enumerate() {
+                    let node = &lockstep.nodes[*i as usize];
+                    let v = block[r * n_features + node.feature as usize];
+                    let left = (v <= node.threshold) | (v.is_nan() & node.default_left);
+                    *i = if left { node.left } else { node.right };
+                }
+            }
+            for (o, &i) in out.iter_mut().zip(at.iter()) {
+                *o += self.leaf_values[i as usize - lockstep.first_leaf];
+            }
+        }
+    }
+
+    /// Adds the output of training rows `start..start + out.len()` to
+    /// `out`, from the binned columns (`bins[feature * n_rows + row]`), all
+    /// the rows of a block together as in [`add_block`](Self::add_block).
+    pub(crate) fn add_binned(
+        &self,
+        lockstep: &Lockstep,
+        bins: &[u8],
+        n_rows: usize,
+        start: usize,
+        out: &mut [f64],
+    ) {
+        let mut at = [0u32; LOCKSTEP_ROWS];
+        for (b, out) in out.chunks_mut(LOCKSTEP_ROWS).enumerate() {
+            let first = start + b * LOCKSTEP_ROWS;
+            let at = &mut at[..out.len()];
+            at.fill(0);
+            for _ in 0..lockstep.depth {
+                for (r, i) in at.iter_mut().enumerate() {
+                    let node = &lockstep.nodes[*i as usize];
+                    let bin = bins[node.feature as usize * n_rows + first + r];
+                    // Bin 0 holds the missing values.
+                    let left = (bin != 0 && bin <= node.bin) | (bin == 0 && node.default_left);
+                    *i = if left { node.left } else { node.right };
+                }
+            }
+            for (o, &i) in out.iter_mut().zip(at.iter()) {
+                *o += self.leaf_values[i as usize - lockstep.first_leaf];
+            }
+        }
+    }
+}
+
+/// Rows a [`Lockstep`] traversal advances together.
+pub(crate) const LOCKSTEP_ROWS: usize = 64;
+
+/// A tree laid out for traversing many rows at once: every leaf is a node
+/// whose children are itself, so that each row takes exactly `depth`
+/// steps. With no exit test per row, the steps of different rows do not
+/// wait on each other and no branch is mispredicted.
+#[derive(Debug, Clone)]
+pub(crate) struct Lockstep {
+    nodes: Vec<LockstepNode>,
+    /// Index in `nodes` of leaf 0.
+    first_leaf: usize,
+    depth: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LockstepNode {
+    threshold: f64,
+    feature: u32,
+    left: u32,
+    right: u32,
+    default_left: bool,
+    bin: u8,
+}
+
+impl Lockstep {
+    pub(crate) fn new(tree: &Tree) -> Self {
+        let first_leaf = tree.nodes.len();
+        let index = |child: i32| -> u32 {
+            // Nodes and leaves were checked to fit in i32 when grown.
+            if child < 0 {
+                (first_leaf + !child as usize) as u32
+            } else {
+                child as u32
+            }
+        };
+        let mut nodes: Vec<LockstepNode> = tree
+            .nodes
+            .iter()
+            .map(|n| LockstepNode {
+                threshold: n.threshold,
+                feature: n.feature,
+                left: index(n.left),
+                right: index(n.right),
+                default_left: n.default_left,
+                bin: n.bin,
+            })
+            .collect();
+        nodes.extend((0..tree.leaf_values.len()).map(|leaf| {
+            let me = (first_leaf + leaf) as u32;
+            LockstepNode {
+                threshold: 0.0,
+                feature: 0,
+                left: me,
+                right: me,
+                default_left: false,
+                bin: 0,
+            }
+        }));
+        // Depth of the deepest leaf. Children come after their parents, in
+        // grown trees and in every model that passed `Gbdt::validate`.
+        let mut depth_of = vec![0usize; nodes.len()];
+        let mut depth = 0;
+        for (i, n) in tree.nodes.iter().enumerate() {
+            for child in [n.left, n.right] {
+                let c = index(child) as usize;
+                depth_of[c] = depth_of[i] + 1;
+                depth = depth.max(depth_of[c]);
+            }
+        }
+        Self {
+            nodes,
+            first_leaf,
+            depth,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain traversal, one row at a time: the reference.
+    fn leaf(tree: &Tree, value: impl Fn(usize) -> Option<u8>) -> usize {
+        let mut i: i32 = if tree.nodes.is_empty() { -1 } else { 0 };
         while i >= 0 {
-            let node = &self.nodes[i as usize];
-            let v = row[node.feature as usize];
-            let left = (v <= node.threshold) | (v.is_nan() & node.default_left);
+            let node = &tree.nodes[i as usize];
+            let left = match value(node.feature as usize) {
+                None => node.default_left,
+                Some(b) => b <= node.bin,
+            };
             i = if left { node.left } else { node.right };
         }
         !i as usize
     }
 
-    /// The output of a raw row.
-    #[inline]
-    pub(crate) fn predict_row(&self, row: &[f64]) -> f64 {
-        self.leaf_values[self.leaf(row)]
+    /// Bins 1..=10 stand for the values 1.0..=10.0, bin 0 for NaN.
+    fn node(feature: u32, bin: u8, left: i32, right: i32, default_left: bool) -> Node {
+        Node {
+            threshold: f64::from(bin),
+            feature,
+            left,
+            right,
+            default_left,
+            bin,
+        }
     }
 
-    /// The leaf of training row `row`, from the binned columns.
-    pub(crate) fn leaf_binned(&self, bins: &[u8], n_rows: usize, row: usize) -> usize {
-        if self.nodes.is_empty() {
-            return 0;
+    /// A lopsided tree: leaves at depths 1, 2, 4, 4 and 3.
+    fn lopsided() -> Tree {
+        Tree {
+            nodes: vec![
+                node(0, 5, !0, 1, false),
+                node(1, 3, 2, !1, true),
+                node(0, 8, 3, !2, false),
+                node(1, 7, !3, !4, true),
+            ],
+            leaf_values: vec![1.0, 2.0, 3.0, 4.0, 5.0],
+            gains: vec![1.0; 4],
         }
-        let mut i = 0usize;
-        loop {
-            let node = &self.nodes[i];
-            let b = bins[node.feature as usize * n_rows + row];
-            let go_left = if b == 0 {
-                node.default_left
-            } else {
-                b <= node.bin
-            };
-            let next = if go_left { node.left } else { node.right };
-            if next < 0 {
-                return !next as usize;
+    }
+
+    #[test]
+    fn lockstep_traversals_agree_with_the_plain_one() {
+        let single = Tree {
+            nodes: Vec::new(),
+            leaf_values: vec![0.25],
+            gains: Vec::new(),
+        };
+        for tree in [lopsided(), single] {
+            let lockstep = Lockstep::new(&tree);
+            // Every pair of bins, missing included, and a row count that
+            // leaves a partial block.
+            let mut bins: Vec<[u8; 2]> = Vec::new();
+            for a in 0..=10u8 {
+                for b in 0..=10u8 {
+                    bins.push([a, b]);
+                }
             }
-            i = next as usize;
+            let n = bins.len();
+            assert!(n % LOCKSTEP_ROWS != 0);
+            let raw: Vec<f64> = bins
+                .iter()
+                .flat_map(|r| r.map(|b| if b == 0 { f64::NAN } else { f64::from(b) }))
+                .collect();
+            let columns: Vec<u8> = (0..2)
+                .flat_map(|f| bins.iter().map(move |r| r[f]))
+                .collect();
+            let expected: Vec<f64> = bins
+                .iter()
+                .map(|r| 0.5 + tree.leaf_values[leaf(&tree, |f| Some(r[f]).filter(|&b| b != 0))])
+                .collect();
+
+            let mut from_raw = vec![0.5; n];
+            tree.add_block(&lockstep, &raw, 2, &mut from_raw);
+            assert_eq!(from_raw, expected);
+
+            let mut from_bins = vec![0.5; n];
+            let (head, tail) = from_bins.split_at_mut(40);
+            tree.add_binned(&lockstep, &columns, n, 0, head);
+            tree.add_binned(&lockstep, &columns, n, 40, tail);
+            assert_eq!(from_bins, expected);
         }
     }
 }
