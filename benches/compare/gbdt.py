@@ -248,8 +248,26 @@ def run_lightgbm(data, params, threads):
     grown = len(history["valid"]["binary_logloss"])
     print("[gbdt] LightGBM predict (best of 3)...", file=sys.stderr, flush=True)
     predict_seconds, p = best_of(3, lambda: booster.predict(ev["x"], num_iteration=trees, num_threads=threads))
+    # berserkr's pipeline then Platt-scales its probabilities on valid; the
+    # same scaling of LightGBM's, for the calibrated comparison.
+    p_valid = booster.predict(valid["x"], num_iteration=trees, num_threads=threads)
     return {"fit_seconds": fit_seconds, "predict_seconds": predict_seconds, "trees": trees,
-            "trees_grown": grown, "params": lgb_params, "eval": evaluate(ev, p)}
+            "trees_grown": grown, "params": lgb_params, "eval": evaluate(ev, p),
+            "eval_calibrated": evaluate(ev, platt(p_valid, valid["y"], valid["weight"], p))}
+
+
+def platt(p_fit, y_fit, w_fit, p):
+    """Platt scaling of probabilities `p`, fitted on (p_fit, y_fit) with
+    weights: a logistic regression on the log-odds, unregularised."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    def logit(q):
+        q = np.clip(q, 1e-15, 1 - 1e-15)
+        return np.log(q / (1 - q)).reshape(-1, 1)
+
+    model = LogisticRegression(C=1e12, max_iter=1000).fit(logit(p_fit), y_fit, sample_weight=w_fit)
+    return model.predict_proba(logit(p))[:, 1]
 
 
 def run_hist(data, params, threads):
@@ -413,6 +431,10 @@ def main():
     print("\nbars from the issue (berserkr against LightGBM):")
     for met, text in checks.values():
         print(f"  {'met    ' if met else 'not met'}  {text}")
+    if "eval_calibrated" in ours:
+        a, b = ours["eval_calibrated"], lgbm["eval_calibrated"]
+        print(f"\nboth Platt-scaled on valid, as berserkr's pipeline scores: Brier berserkr {a['brier']:.6f}, "
+              f"LightGBM {b['brier']:.6f}; log loss {a['log_loss']:.4f} and {b['log_loss']:.4f}")
 
     if args.json:
         doc = {"dir": str(args.dir), "threads": args.threads, "params": params, "params_defaulted": defaulted,

@@ -56,6 +56,7 @@ use berserkr_io::clean::CleanReport;
 use berserkr_io::parquet::WriterBuilder;
 use berserkr_io::store::Location;
 use berserkr_model::baselines::Baselines;
+use berserkr_model::calibration::{Calibration, CalibrationMethod};
 use berserkr_model::gbdt::{Gbdt, GbdtParams, Samples};
 use berserkr_model::metrics::{self, Metrics};
 use berserkr_model::problem::{Examples, Problem, ProblemBuilder};
@@ -263,6 +264,10 @@ pub struct PipelineReport {
     pub top: RecordBatch,
     /// The model.
     pub model: Gbdt,
+    /// Platt scaling of the model's probabilities, fitted on the held-out
+    /// rows: what turns them into likelihoods of the evaluation cutoff's
+    /// scores and of `top`.
+    pub calibration: Calibration,
     /// The feature names, in the model's column order.
     pub feature_names: Vec<String>,
     /// The customer and item feature definitions
@@ -347,6 +352,14 @@ impl fmt::Display for PipelineReport {
             self.rows.0, self.training_rows_used, self.rows.1, self.rows.2, self.features
         )?;
         writeln!(f, "model: gradient-boosted trees, {} trees", self.trees)?;
+        if let Calibration::Platt(platt) = &self.calibration {
+            writeln!(
+                f,
+                "calibration: Platt scaling on the held-out rows, a = {:.4}, b = {:.4}",
+                platt.a(),
+                platt.b()
+            )?;
+        }
         writeln!(f)?;
         writeln!(
             f,
@@ -591,6 +604,15 @@ impl Pipeline {
             None => None,
         };
         drop(x);
+        // The weighted held-out rows stand for all of theirs, so the fitted
+        // scaling is the one for every candidate.
+        let held_out = model.predict_proba(valid_x.view())?.to_vec();
+        let calibration = Calibration::fit(
+            CalibrationMethod::Platt,
+            &held_out,
+            &valid.labels,
+            Some(&valid.weights),
+        )?;
         let valid_rows = valid.labels.len();
         drop(valid_x);
         stages.push(("train", fit_time));
@@ -618,14 +640,21 @@ impl Pipeline {
         let mut popularity = Vec::with_capacity(eval_rows);
         let mut tops = Vec::new();
         let mut predict_time = Duration::ZERO;
+        // The model's own probabilities, for the comparison with LightGBM.
+        let mut raw_probabilities = Vec::new();
         let mut score_time = Duration::ZERO;
         let mut export = export;
         for rows in customer_chunks(&groups, EVAL_CHUNK_ROWS) {
             let rows: Vec<usize> = rows.collect();
             let part = candidates.examples(&rows)?;
             let predicting = Instant::now();
-            let p = model.predict_proba(part.features().view())?.to_vec();
+            let raw = model.predict_proba(part.features().view())?.to_vec();
             predict_time += predicting.elapsed();
+            let mut p = raw.clone();
+            calibration.calibrate_all(&mut p);
+            if export.is_some() {
+                raw_probabilities.extend(raw);
+            }
             past_purchases.extend(baselines.past_purchase_count(&part)?);
             popularity.extend(baselines.popularity(&part)?);
             let scoring = Instant::now();
@@ -686,7 +715,10 @@ impl Pipeline {
                     "early_stopping_rounds": options.early_stopping_rounds.unwrap_or(0),
                     "max_trees": options.trees,
                 },
-                "eval": metrics_json(&scored[0].metrics),
+                // The trainers are compared uncalibrated, as LightGBM's
+                // model is; AUC, AP and the ranking do not change with it.
+                "eval": metrics_json(&metrics::evaluate(&groups, &raw_probabilities, &eval_labels, &[10], 10)?),
+                "eval_calibrated": metrics_json(&scored[0].metrics),
                 "baselines": scored.iter().skip(1).map(|s| (s.name.clone(), metrics_json(&s.metrics))).collect::<std::collections::BTreeMap<_, _>>(),
                 "eval_rows": eval_rows,
             });
@@ -709,6 +741,7 @@ impl Pipeline {
             feature_names,
             definitions,
             model,
+            calibration,
             fit_time,
             predict_time,
             stages,

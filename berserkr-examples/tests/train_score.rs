@@ -228,6 +228,34 @@ fn features_train_and_score_run_as_the_dag_runs_them() {
     );
     assert!(!dir.join("bogus.parquet").exists());
 
+    // The file keeps the calibration and score applies it; a file without
+    // one (written before it existed) scores with the trees' own
+    // probabilities, ranked the same, since the scaling is monotone.
+    assert_eq!(file["calibration"]["method"], "platt");
+    let mut uncalibrated = file.clone();
+    uncalibrated.as_object_mut().unwrap().remove("calibration");
+    let older = dir.join("older.json");
+    std::fs::write(&older, uncalibrated.to_string()).unwrap();
+    let older_scores = dir.join("older.parquet");
+    let output = score(&older, &older_scores);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let raw = read(&older_scores);
+    for column in ["CustomerID", "StockCode", "rank"] {
+        assert_eq!(
+            raw.column_by_name(column).unwrap(),
+            top.column_by_name(column).unwrap(),
+            "{column}"
+        );
+    }
+    assert_ne!(
+        raw.column_by_name("probability").unwrap(),
+        top.column_by_name("probability").unwrap()
+    );
+
     // A model file of another format version.
     let mut future = file.clone();
     future["format"] = "berserkr-model/2".into();

@@ -148,17 +148,17 @@ async fn score(args: ScoreArgs) -> Result<()> {
     for rows in customer_chunks(&customers, EVAL_CHUNK_ROWS) {
         let rows: Vec<usize> = rows.collect();
         let part = candidates.examples(&rows)?;
-        let probabilities = if in_order {
+        let mut probabilities = if in_order {
             file.model.predict_proba(part.features().view())?
         } else {
             let x = part.features().select(Axis(1), &columns);
             file.model.predict_proba(x.view())?
-        };
-        tops.push(top_per_customer(
-            part.pairs(),
-            &probabilities.to_vec(),
-            args.top,
-        )?);
+        }
+        .to_vec();
+        if let Some(calibration) = &file.calibration {
+            calibration.calibrate_all(&mut probabilities);
+        }
+        tops.push(top_per_customer(part.pairs(), &probabilities, args.top)?);
     }
     let top = match tops.first() {
         Some(first) => arrow::compute::concat_batches(&first.schema(), &tops)?,

@@ -17,6 +17,7 @@ use berserkr_examples::pipeline::{Pipeline, Protocol, cutoff as date_nanos, peak
 use berserkr_examples::{Error, Result};
 use berserkr_io::clean::CleanReport;
 use berserkr_io::store::Location;
+use berserkr_model::calibration::Calibration;
 use berserkr_model::gbdt::Gbdt;
 use berserkr_model::metrics::Metrics;
 use berserkr_model::problem::NANOS_PER_DAY;
@@ -45,6 +46,11 @@ pub(crate) struct ModelFile {
     pub(crate) item_features: String,
     /// The fitted trees.
     pub(crate) model: Gbdt,
+    /// Platt scaling of the trees' probabilities, fitted on held-out rows
+    /// (absent from files written before it existed: scores are then the
+    /// trees' own probabilities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) calibration: Option<Calibration>,
 }
 
 #[derive(Debug, Args)]
@@ -214,12 +220,16 @@ async fn train(args: TrainArgs) -> Result<()> {
         customer_features,
         item_features,
         model: run.model,
+        calibration: Some(run.calibration),
     };
     let json = serde_json::to_string(&file)
         .map_err(|e| invalid("model", format!("cannot write the model file: {e}")))?;
     let back: ModelFile = serde_json::from_str(&json)
         .map_err(|e| invalid("model", format!("the model file does not read back: {e}")))?;
-    if back.model != file.model || back.feature_names != file.feature_names {
+    if back.model != file.model
+        || back.feature_names != file.feature_names
+        || back.calibration != file.calibration
+    {
         return Err(invalid(
             "model",
             "the model file does not read back to the same model".into(),
