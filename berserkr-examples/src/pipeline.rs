@@ -11,10 +11,14 @@
 //!    the negatives (weighted back), picked before any feature is computed
 //!    so that the rows left out cost nothing; one customer in eight is held
 //!    out (sampled alike) to stop the training early;
-//! 3. **train**: gradient-boosted trees ([`berserkr_model::gbdt`]) with
-//!    early stopping on the held-out customers (or a validation cutoff);
+//! 3. **train**: gradient-boosted trees ([`berserkr_model::gbdt`]; 15
+//!    leaves, learning rate 0.05, a fresh half of the rows per tree) with
+//!    early stopping on the held-out customers (or a validation cutoff),
+//!    then Platt scaling of their probabilities fitted on those held-out
+//!    rows;
 //! 4. **evaluate**: the evaluation cutoff's features, assembled and scored
-//!    in chunks of whole customers so that its matrix is never held whole,
+//!    (calibrated) in chunks of whole customers so that its matrix is
+//!    never held whole,
 //!    and every metric of [`berserkr_model::metrics`] for the model and
 //!    both baselines ([`berserkr_model::baselines`]);
 //! 5. **score**: each customer's top items as of the evaluation cutoff.
@@ -769,7 +773,9 @@ impl Pipeline {
     }
 }
 
-/// The boosted trees' leaves per tree.
+/// The boosted trees' leaves per tree: on the real data 15 leaves match 31
+/// on the held-out rows (LightGBM's validation log loss 0.09393 and
+/// 0.09390 on the same matrices) at about two thirds of the cost per tree.
 const NUM_LEAVES: usize = 15;
 
 /// Rows taken from several cutoffs' examples, row-major.

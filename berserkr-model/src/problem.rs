@@ -88,7 +88,7 @@
 //! | `pair.invoices_since_last_bought` | the customer's invoices after the last purchase of the item (NaN if never) |
 //! | `pair.times_returned` | the customer's cancellation lines of the item |
 //! | `pair.quantity_returned` | units of those lines |
-//! | `pair.item_cycles_since_last_bought` | `days_since_last_bought / item.mean_days_between_repeats`: how overdue the item is by everyone's habit, defined after a single purchase too |
+//! | `pair.item_cycles_since_last_bought` | `days_since_last_bought / item.mean_days_between_repeats`: how overdue the item is by everyone's habit, defined after a single purchase too (NaN if never bought, or if that mean is missing or 0) |
 //! | `customer.invoices_last_window` | the customer's invoices in `(T − W, T]` |
 //! | `customer.invoices_last_3_windows` | the same, in `(T − 3W, T]` |
 //! | `customer.days_since_last_invoice` | days from the customer's last invoice to `T` |
@@ -1592,7 +1592,12 @@ impl History {
             invoices_after,
             returned,
             returned_units,
-            since(last) / block.stats.mean_days_between_repeats[item as usize],
+            // A zero mean (every repeat on the same day) would divide to
+            // infinity, which models that take no infinities refuse.
+            match stats.mean_days_between_repeats[i] {
+                gap if gap > 0.0 => since(last) / gap,
+                _ => f64::NAN,
+            },
         ];
         let item_values = [
             stats.recent[i],

@@ -361,6 +361,28 @@ fn features_by_hand() {
 }
 
 #[test]
+fn an_item_repeated_only_within_a_day_has_no_cycles() {
+    // Customer 1 bought Z twice on day 2, customer 2 once on day 1: the
+    // item's mean days between repeats is 0, and how many of those have
+    // passed is undefined, not infinite.
+    let shop = batch(&[
+        ("100", "Z", 1, 2, 1.0, Some(1)),
+        ("101", "Z", 1, 2, 1.0, Some(1)),
+        ("200", "Z", 1, 1, 1.0, Some(2)),
+        ("201", "Y", 1, 12, 1.0, Some(2)),
+    ]);
+    let examples = problem(CandidateSource::Both, 100)
+        .examples(&shop, &batch(&[]), day(10))
+        .unwrap();
+    assert_eq!(examples.len(), 2);
+    for row in 0..examples.len() {
+        assert_eq!(value(&examples, row, "item.mean_days_between_repeats"), 0.0);
+        assert!(value(&examples, row, "pair.item_cycles_since_last_bought").is_nan());
+    }
+    assert!(examples.features().iter().all(|v| !v.is_infinite()));
+}
+
+#[test]
 fn without_deep_features() {
     let examples = ProblemBuilder::new()
         .with_horizon_days(5)
