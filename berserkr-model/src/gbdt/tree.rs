@@ -233,7 +233,7 @@ mod tests {
                 }
             }
             let n = bins.len();
-            assert!(n % LOCKSTEP_ROWS != 0);
+            assert!(!n.is_multiple_of(LOCKSTEP_ROWS));
             let raw: Vec<f64> = bins
                 .iter()
                 .flat_map(|r| r.map(|b| if b == 0 { f64::NAN } else { f64::from(b) }))
