@@ -53,6 +53,8 @@ mod params;
 mod rng;
 mod tree;
 
+use std::ops::Range;
+
 use ndarray::{Array1, ArrayView2, Axis, Slice};
 use rayon::prelude::*;
 
@@ -330,15 +332,9 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
                 .enumerate()
                 .for_each(|(c, chunk)| {
                     let start = c * ROW_CHUNK;
-                    let rows =
-                        v.x.slice_axis(Axis(0), Slice::from(start..start + chunk.len()));
-                    match rows.as_slice() {
-                        Some(flat) => tree.add_block(&lockstep, flat, n_features, chunk),
-                        None => {
-                            let flat: Vec<f64> = rows.iter().copied().collect();
-                            tree.add_block(&lockstep, &flat, n_features, chunk);
-                        }
-                    }
+                    let mut buf = Vec::new();
+                    let flat = row_major(v.x, start..start + chunk.len(), &mut buf);
+                    tree.add_block(&lockstep, flat, n_features, chunk);
                 });
             let loss = log_loss(vs, v);
             validation_loss.push(loss);
@@ -370,6 +366,24 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
         best_iteration,
         validation_loss,
     })
+}
+
+/// The rows `rows` of `x` as one row-major slice: `x`'s own memory when it
+/// is laid out so, else a copy in `buf`.
+fn row_major<'x: 'b, 'b>(
+    x: ArrayView2<'x, f64>,
+    rows: Range<usize>,
+    buf: &'b mut Vec<f64>,
+) -> &'b [f64] {
+    let rows = x.slice_axis_move(Axis(0), Slice::from(rows));
+    match rows.to_slice() {
+        Some(flat) => flat,
+        None => {
+            buf.clear();
+            buf.extend(rows.iter().copied());
+            buf
+        }
+    }
 }
 
 /// Gradient and hessian of the weighted log loss at the current scores.
@@ -568,15 +582,7 @@ impl Gbdt {
                     // A block of rows, tree by tree: the rows and the tree
                     // stay in cache, and the rows' traversals overlap.
                     let start = c * ROW_CHUNK + b * PREDICT_BLOCK;
-                    let rows = x.slice_axis(Axis(0), Slice::from(start..start + block.len()));
-                    let flat = match rows.as_slice() {
-                        Some(flat) => flat,
-                        None => {
-                            buf.clear();
-                            buf.extend(rows.iter().copied());
-                            &buf
-                        }
-                    };
+                    let flat = row_major(x, start..start + block.len(), &mut buf);
                     for (tree, lockstep) in self.trees.iter().zip(&lockstep) {
                         tree.add_block(lockstep, flat, n_features, block);
                     }

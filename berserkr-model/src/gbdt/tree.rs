@@ -31,8 +31,7 @@ pub(crate) struct Tree {
 
 impl Tree {
     /// Adds the output of each row of `rows` (row-major, `n_features`
-    /// values each) to `out`, advancing all the rows together one level at
-    /// a time; see [`Lockstep`].
+    /// values each) to `out`; see [`Lockstep`].
     pub(crate) fn add_block(
         &self,
         lockstep: &Lockstep,
@@ -40,30 +39,14 @@ impl Tree {
         n_features: usize,
         out: &mut [f64],
     ) {
-        let mut at = [0u32; LOCKSTEP_ROWS];
-        for (block, out) in rows
-            .chunks(LOCKSTEP_ROWS * n_features)
-            .zip(out.chunks_mut(LOCKSTEP_ROWS))
-        {
-            let at = &mut at[..out.len()];
-            at.fill(0);
-            for _ in 0..lockstep.depth {
-                for (r, i) in at.iter_mut().enumerate() {
-                    let node = &lockstep.nodes[*i as usize];
-                    let v = block[r * n_features + node.feature as usize];
-                    let left = (v <= node.threshold) | (v.is_nan() & node.default_left);
-                    *i = if left { node.left } else { node.right };
-                }
-            }
-            for (o, &i) in out.iter_mut().zip(at.iter()) {
-                *o += self.leaf_values[i as usize - lockstep.first_leaf];
-            }
-        }
+        self.add_lockstep(lockstep, out, |row, node| {
+            let v = rows[row * n_features + node.feature as usize];
+            (v <= node.threshold) | (v.is_nan() & node.default_left)
+        });
     }
 
     /// Adds the output of training rows `start..start + out.len()` to
-    /// `out`, from the binned columns (`bins[feature * n_rows + row]`), all
-    /// the rows of a block together as in [`add_block`](Self::add_block).
+    /// `out`, from the binned columns (`bins[feature * n_rows + row]`).
     pub(crate) fn add_binned(
         &self,
         lockstep: &Lockstep,
@@ -72,18 +55,36 @@ impl Tree {
         start: usize,
         out: &mut [f64],
     ) {
+        self.add_lockstep(lockstep, out, |row, node| {
+            let bin = bins[node.feature as usize * n_rows + start + row];
+            // Bin 0 holds the missing values.
+            (bin != 0 && bin <= node.bin) | (bin == 0 && node.default_left)
+        });
+    }
+
+    /// Adds the output of rows `0..out.len()` to `out`, advancing a block
+    /// of rows together one level at a time; `goes_left(row, node)` is the
+    /// test of a split node on a row.
+    #[inline(always)]
+    fn add_lockstep(
+        &self,
+        lockstep: &Lockstep,
+        out: &mut [f64],
+        goes_left: impl Fn(usize, &LockstepNode) -> bool,
+    ) {
         let mut at = [0u32; LOCKSTEP_ROWS];
         for (b, out) in out.chunks_mut(LOCKSTEP_ROWS).enumerate() {
-            let first = start + b * LOCKSTEP_ROWS;
+            let first = b * LOCKSTEP_ROWS;
             let at = &mut at[..out.len()];
             at.fill(0);
             for _ in 0..lockstep.depth {
                 for (r, i) in at.iter_mut().enumerate() {
                     let node = &lockstep.nodes[*i as usize];
-                    let bin = bins[node.feature as usize * n_rows + first + r];
-                    // Bin 0 holds the missing values.
-                    let left = (bin != 0 && bin <= node.bin) | (bin == 0 && node.default_left);
-                    *i = if left { node.left } else { node.right };
+                    *i = if goes_left(first + r, node) {
+                        node.left
+                    } else {
+                        node.right
+                    };
                 }
             }
             for (o, &i) in out.iter_mut().zip(at.iter()) {
