@@ -66,6 +66,7 @@ use berserkr_model::metrics::{self, Metrics};
 use berserkr_model::problem::{Examples, Problem, ProblemBuilder};
 use chrono::NaiveDate;
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::data::{Data, Input, load};
 use crate::error::{Error, Result};
@@ -679,21 +680,24 @@ impl Pipeline {
         }
         drop(candidates);
         drop(each);
-        let mut scored = vec![Scored {
-            name: "gbdt".into(),
-            metrics: metrics::evaluate(&groups, &probabilities, &eval_labels, &[10], 10)?,
-        }];
-        for (name, scores) in [
-            ("past purchase count", past_purchases),
-            ("popularity", popularity),
-        ] {
-            // The ranking metrics only; probabilities need a model.
-            let squashed: Vec<f64> = scores.iter().map(|s| s / (1.0 + s.abs())).collect();
-            scored.push(Scored {
+        // The baselines get the ranking metrics only (probabilities need a
+        // model); the three evaluations are independent, so they share the
+        // cores.
+        let squash =
+            |scores: Vec<f64>| -> Vec<f64> { scores.iter().map(|s| s / (1.0 + s.abs())).collect() };
+        let scored = [
+            ("gbdt", probabilities),
+            ("past purchase count", squash(past_purchases)),
+            ("popularity", squash(popularity)),
+        ]
+        .into_par_iter()
+        .map(|(name, scores)| {
+            Ok(Scored {
                 name: name.into(),
-                metrics: metrics::evaluate(&groups, &squashed, &eval_labels, &[10], 10)?,
-            });
-        }
+                metrics: metrics::evaluate(&groups, &scores, &eval_labels, &[10], 10)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
         stages.push(("evaluate", started.elapsed().saturating_sub(score_time)));
         let started = Instant::now();
         let top = match tops.first() {

@@ -11,6 +11,10 @@ use rayon::prelude::*;
 
 use super::rng::SplitMix64;
 
+/// Bounds up to which a value's bin is found by counting the bounds below
+/// it rather than by binary search.
+const LINEAR_SEARCH_BINS: usize = 32;
+
 /// The bin edges of one feature.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BinMapper {
@@ -19,17 +23,33 @@ pub(crate) struct BinMapper {
 }
 
 impl BinMapper {
-    /// Edges from a sample of a feature's values, NaN included (and ignored).
+    /// Edges from a sample of a feature's values, NaN included (and ignored);
+    /// see [`from_keys`](Self::from_keys).
+    #[cfg(test)]
+    pub(crate) fn from_sample(values: Vec<f64>, max_bins: usize) -> Self {
+        Self::from_keys(
+            values
+                .into_iter()
+                .filter(|v| !v.is_nan())
+                .map(order_key)
+                .collect(),
+            max_bins,
+        )
+    }
+
+    /// Edges from a sample of a feature's values, given as their
+    /// [`order_key`]s, NaN left out.
     ///
     /// Few distinct values get a bin each, bounded halfway between
     /// neighbours; more get `max_bins` bins of about equal counts, a value
     /// more frequent than a bin's share taking a bin of its own.
-    pub(crate) fn from_sample(mut values: Vec<f64>, max_bins: usize) -> Self {
-        values.retain(|v| !v.is_nan());
-        values.sort_unstable_by(f64::total_cmp);
+    fn from_keys(mut keys: Vec<u64>, max_bins: usize) -> Self {
+        // Sorted as integer keys: twice as fast as `f64::total_cmp` on the
+        // continuous features, and the same order.
+        keys.sort_unstable();
         // Distinct values and their counts; -0.0 and 0.0 are one value.
         let mut distinct: Vec<(f64, usize)> = Vec::new();
-        for v in values {
+        for v in keys.into_iter().map(from_order_key) {
             match distinct.last_mut() {
                 Some((last, count)) if *last == v => *count += 1,
                 _ => distinct.push((v, 1)),
@@ -78,10 +98,36 @@ impl BinMapper {
         if v.is_nan() {
             0
         } else {
-            // At most 255 value bins, so the cast cannot truncate.
-            (1 + self.upper.partition_point(|&u| u < v)) as u8
+            // At most 255 value bins, so the casts cannot truncate. A few
+            // bounds are counted (no dependent steps, vectorised); more are
+            // searched.
+            let below = if self.upper.len() <= LINEAR_SEARCH_BINS {
+                self.upper.iter().map(|&u| usize::from(u < v)).sum()
+            } else {
+                self.upper.partition_point(|&u| u < v)
+            };
+            (1 + below) as u8
         }
     }
+}
+
+/// A key whose unsigned order is the order of `f64::total_cmp`.
+fn order_key(v: f64) -> u64 {
+    let bits = v.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// The value of an [`order_key`].
+fn from_order_key(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
 }
 
 /// Halfway between two sorted distinct values, or the lower one where the
@@ -95,6 +141,11 @@ fn midpoint(lo: f64, hi: f64) -> f64 {
     }
 }
 
+/// Features binned together: a row's values for a group share a cache line
+/// or two of a row-major matrix, so a group's pass over the rows reads each
+/// line once instead of once per feature.
+const FEATURE_GROUP: usize = 8;
+
 /// The training rows in bins, one contiguous column per feature.
 #[derive(Debug)]
 pub(crate) struct BinnedMatrix {
@@ -106,7 +157,7 @@ pub(crate) struct BinnedMatrix {
 
 impl BinnedMatrix {
     /// Bin edges from up to `sample_size` rows drawn with `seed`, then every
-    /// row binned. Parallel over features.
+    /// row binned. Parallel over groups of features.
     pub(crate) fn new(
         x: ArrayView2<'_, f64>,
         max_bins: usize,
@@ -115,28 +166,31 @@ impl BinnedMatrix {
     ) -> Self {
         let (n_rows, n_features) = x.dim();
         let sample = sample_rows(n_rows, sample_size, seed);
-        let mappers: Vec<BinMapper> = (0..n_features)
-            .into_par_iter()
-            .map(|f| {
-                let column = x.column(f);
-                let values = match &sample {
-                    Some(rows) => rows.iter().map(|&r| column[r]).collect(),
-                    None => column.to_vec(),
+        let features: Vec<usize> = (0..n_features).collect();
+        let mappers: Vec<BinMapper> = features
+            .par_chunks(FEATURE_GROUP)
+            .flat_map(|group| {
+                let sampled = sample.as_ref().map_or(n_rows, Vec::len);
+                let mut keys = vec![Vec::with_capacity(sampled); group.len()];
+                let mut take = |r: usize| {
+                    for (k, &f) in keys.iter_mut().zip(group) {
+                        let v = x[[r, f]];
+                        if !v.is_nan() {
+                            k.push(order_key(v));
+                        }
+                    }
                 };
-                BinMapper::from_sample(values, max_bins)
+                match &sample {
+                    Some(rows) => rows.iter().for_each(|&r| take(r)),
+                    None => (0..n_rows).for_each(take),
+                }
+                // Sorted one feature per task: the continuous features,
+                // the slow ones, are not spread evenly over the groups.
+                keys.into_par_iter()
+                    .map(|k| BinMapper::from_keys(k, max_bins))
             })
             .collect();
-        let mut bins = vec![0u8; n_rows * n_features];
-        if n_rows > 0 {
-            bins.par_chunks_mut(n_rows)
-                .zip(&mappers)
-                .enumerate()
-                .for_each(|(f, (out, mapper))| {
-                    for (o, &v) in out.iter_mut().zip(x.column(f)) {
-                        *o = mapper.bin(v);
-                    }
-                });
-        }
+        let bins = bin_columns(x, &mappers);
         Self {
             n_rows,
             mappers,
@@ -144,11 +198,37 @@ impl BinnedMatrix {
         }
     }
 
+    /// Other rows of the same features (a validation set) in these bins,
+    /// column-major: feature `f` of row `r` is at `f * x.nrows() + r`.
+    pub(crate) fn bin_rows(&self, x: ArrayView2<'_, f64>) -> Vec<u8> {
+        bin_columns(x, &self.mappers)
+    }
+
     /// The bins of feature `f`, one per row.
     #[inline]
     pub(crate) fn column(&self, f: usize) -> &[u8] {
         &self.bins[f * self.n_rows..(f + 1) * self.n_rows]
     }
+}
+
+/// Every row of `x` in the bins of `mappers` (one per column), column-major.
+fn bin_columns(x: ArrayView2<'_, f64>, mappers: &[BinMapper]) -> Vec<u8> {
+    let n_rows = x.nrows();
+    let mut bins = vec![0u8; n_rows * mappers.len()];
+    if n_rows > 0 {
+        bins.par_chunks_mut(FEATURE_GROUP * n_rows)
+            .zip(mappers.par_chunks(FEATURE_GROUP))
+            .enumerate()
+            .for_each(|(g, (out, group))| {
+                let first = g * FEATURE_GROUP;
+                for r in 0..n_rows {
+                    for (k, mapper) in group.iter().enumerate() {
+                        out[k * n_rows + r] = mapper.bin(x[[r, first + k]]);
+                    }
+                }
+            });
+    }
+    bins
 }
 
 /// `k` of `n` row indices, ascending, by selection sampling; `None` when all
@@ -226,6 +306,29 @@ mod tests {
         let m = BinMapper::from_sample(vec![f64::NEG_INFINITY, 0.0, f64::INFINITY], 255);
         assert!(m.bin(f64::NEG_INFINITY) < m.bin(0.0));
         assert!(m.bin(0.0) < m.bin(f64::INFINITY));
+    }
+
+    #[test]
+    fn order_keys_sort_as_total_cmp_and_round_trip() {
+        let mut values = vec![
+            3.5,
+            -0.0,
+            f64::NEG_INFINITY,
+            0.0,
+            -2.25,
+            f64::INFINITY,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            1e300,
+        ];
+        let mut keys: Vec<u64> = values.iter().copied().map(order_key).collect();
+        keys.sort_unstable();
+        values.sort_unstable_by(f64::total_cmp);
+        let back: Vec<f64> = keys.into_iter().map(from_order_key).collect();
+        assert_eq!(
+            back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            values.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
     }
 
     #[test]

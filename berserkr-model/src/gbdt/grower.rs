@@ -12,8 +12,12 @@ use super::hist::{self, BINS, BinStat, FeatureHist, GradHess, Split};
 use super::params::GbdtValidParams;
 use super::tree::{Node, Tree};
 
-/// Leaves with fewer rows build their histograms on one thread.
+/// Leaves with fewer rows build the histograms of several features per
+/// parallel task.
 const SEQUENTIAL_ROWS: usize = 2048;
+
+/// Features per task in a leaf of fewer than [`SEQUENTIAL_ROWS`] rows.
+const FEATURES_PER_SMALL_TASK: usize = 16;
 
 /// A leaf while the tree grows.
 #[derive(Debug, Clone)]
@@ -331,28 +335,24 @@ impl<'a> Grower<'a> {
             };
             (s, l)
         };
-        // Small leaves are not worth a parallel task per feature.
-        let parallel = len >= SEQUENTIAL_ROWS;
+        // A small leaf's features still cost a subtraction and a scan of
+        // their bins each, so they are shared out, a few per task.
+        let per_task = if len >= SEQUENTIAL_ROWS {
+            1
+        } else {
+            FEATURES_PER_SMALL_TASK
+        };
         let best: Vec<(Option<Split>, Option<Split>)> = match large {
-            Some(large) if parallel => small
+            Some(large) => small
                 .par_iter_mut()
                 .zip(large.par_iter_mut())
+                .with_min_len(per_task)
                 .enumerate()
                 .map(|(f, (sh, lh))| one(f, sh, Some(lh)))
-                .collect(),
-            Some(large) => small
-                .iter_mut()
-                .zip(large.iter_mut())
-                .enumerate()
-                .map(|(f, (sh, lh))| one(f, sh, Some(lh)))
-                .collect(),
-            None if parallel => small
-                .par_iter_mut()
-                .enumerate()
-                .map(|(f, sh)| one(f, sh, None))
                 .collect(),
             None => small
-                .iter_mut()
+                .par_iter_mut()
+                .with_min_len(per_task)
                 .enumerate()
                 .map(|(f, sh)| one(f, sh, None))
                 .collect(),

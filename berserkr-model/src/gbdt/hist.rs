@@ -68,12 +68,40 @@ const INTERLEAVE_MIN_ROWS: usize = 2048;
 /// Histogram of every row: `col` and `gh` are indexed by row. Only the
 /// first `n_bins` bins (those the feature has) are written.
 pub(crate) fn build_all(hist: &mut FeatureHist, n_bins: usize, col: &[u8], gh: &[GradHess]) {
-    build(hist, n_bins, col.len(), |i| (col[i], gh[i]));
+    let n = col.len().min(gh.len());
+    let (col, gh) = (&col[..n], &gh[..n]);
+    hist[..n_bins].fill(BinStat::default());
+    if n < INTERLEAVE_MIN_ROWS {
+        for (&b, &g) in col.iter().zip(gh) {
+            hist[usize::from(b)].add(g);
+        }
+        return;
+    }
+    let mut extra = [[BinStat::default(); BINS]; 3];
+    let [e1, e2, e3] = &mut extra;
+    let (bins4, gh4) = (col.chunks_exact(4), gh.chunks_exact(4));
+    let (bins_rest, gh_rest) = (bins4.remainder(), gh4.remainder());
+    for (b, g) in bins4.zip(gh4) {
+        hist[usize::from(b[0])].add(g[0]);
+        e1[usize::from(b[1])].add(g[1]);
+        e2[usize::from(b[2])].add(g[2]);
+        e3[usize::from(b[3])].add(g[3]);
+    }
+    for (&b, &g) in bins_rest.iter().zip(gh_rest) {
+        hist[usize::from(b)].add(g);
+    }
+    merge(hist, &extra, n_bins);
 }
 
 /// Histogram of the rows `rows`, whose gradients were gathered into
 /// `ordered` (`ordered[i]` is the gradient of row `rows[i]`). Only the
 /// first `n_bins` bins are written.
+///
+/// Consecutive rows often share a bin (missing values, small counts,
+/// codes), and each add must then wait for the previous one to be stored.
+/// Large sets go round-robin into four copies, summed at the end in a
+/// fixed order, so four chains run at once. The loops walk exact chunks of
+/// four so that only the gather from `col` keeps a bounds check.
 pub(crate) fn build_rows(
     hist: &mut FeatureHist,
     n_bins: usize,
@@ -82,45 +110,41 @@ pub(crate) fn build_rows(
     ordered: &[GradHess],
 ) {
     let n = rows.len().min(ordered.len());
-    build(hist, n_bins, n, |i| (col[rows[i] as usize], ordered[i]));
-}
-
-/// Accumulate `item(i)` for `i in 0..n` (a bin and a gradient) into `hist`.
-///
-/// Consecutive rows often share a bin (missing values, small counts,
-/// codes), and each add must then wait for the previous one to be stored.
-/// Large sets go round-robin into four copies, summed at the end in a
-/// fixed order, so four chains run at once.
-#[inline(always)]
-fn build(hist: &mut FeatureHist, n_bins: usize, n: usize, item: impl Fn(usize) -> (u8, GradHess)) {
+    let (rows, ordered) = (&rows[..n], &ordered[..n]);
     hist[..n_bins].fill(BinStat::default());
     if n < INTERLEAVE_MIN_ROWS {
-        for i in 0..n {
-            let (b, gh) = item(i);
-            hist[usize::from(b)].add(gh);
+        for (&r, &g) in rows.iter().zip(ordered) {
+            hist[usize::from(col[r as usize])].add(g);
         }
         return;
     }
-    let mut extra = [[BinStat::default(); BINS]; 3];
     // The copies are zeroed whole: a constant length compiles to a plain
     // memset, and large sets make it cheap.
+    let mut extra = [[BinStat::default(); BINS]; 3];
     let [e1, e2, e3] = &mut extra;
-    let quads = n / 4;
-    for q in 0..quads {
-        let i = 4 * q;
-        let (b0, g0) = item(i);
-        let (b1, g1) = item(i + 1);
-        let (b2, g2) = item(i + 2);
-        let (b3, g3) = item(i + 3);
-        hist[usize::from(b0)].add(g0);
-        e1[usize::from(b1)].add(g1);
-        e2[usize::from(b2)].add(g2);
-        e3[usize::from(b3)].add(g3);
+    let (rows4, gh4) = (rows.chunks_exact(4), ordered.chunks_exact(4));
+    let (rows_rest, gh_rest) = (rows4.remainder(), gh4.remainder());
+    for (r, g) in rows4.zip(gh4) {
+        let (b0, b1, b2, b3) = (
+            col[r[0] as usize],
+            col[r[1] as usize],
+            col[r[2] as usize],
+            col[r[3] as usize],
+        );
+        hist[usize::from(b0)].add(g[0]);
+        e1[usize::from(b1)].add(g[1]);
+        e2[usize::from(b2)].add(g[2]);
+        e3[usize::from(b3)].add(g[3]);
     }
-    for i in 4 * quads..n {
-        let (b, gh) = item(i);
-        hist[usize::from(b)].add(gh);
+    for (&r, &g) in rows_rest.iter().zip(gh_rest) {
+        hist[usize::from(col[r as usize])].add(g);
     }
+    merge(hist, &extra, n_bins);
+}
+
+/// Add the three extra copies into `hist`, in a fixed order.
+fn merge(hist: &mut FeatureHist, extra: &[FeatureHist; 3], n_bins: usize) {
+    let [e1, e2, e3] = extra;
     for (((h, a), b), c) in hist[..n_bins]
         .iter_mut()
         .zip(e1.iter())

@@ -225,7 +225,10 @@ impl GbdtValidParams {
 
     fn in_pool<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
         match self.n_threads {
-            None => f(),
+            // On a thread of the global pool, so that each parallel step is
+            // shared with the other workers directly instead of being sent
+            // to the pool and waited for from outside.
+            None => rayon::scope(|_| f()),
             Some(n) => rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build()
@@ -277,8 +280,14 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
     let mut scores = vec![base_score; n];
     let mut gh = vec![GradHess::default(); n];
     let mut valid_scores = valid.map(|v| vec![base_score; v.n_rows()]);
+    // The validation rows in the training bins: a split's test on a bin is
+    // its test on the value, and a tree walks a column of bytes in cache
+    // faster than rows of doubles.
+    let valid_bins = valid.map(|v| data.bin_rows(v.x)).unwrap_or_default();
     let mut used = vec![true; n_features];
     let mut bag: Vec<u32> = Vec::new();
+    let mut out_of_bag: Vec<u32> = Vec::new();
+    let mut out_of_bag_outputs: Vec<f64> = Vec::new();
     let mut trees = Vec::new();
     let mut validation_loss = Vec::new();
     let mut best: Option<(usize, f64)> = None;
@@ -296,13 +305,20 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
             }
             Some(_) => false,
             None if p.bagging_fraction < 1.0 => {
-                bag.clear();
+                // Every row is written and the count advances only for the
+                // kept ones: a coin flip per row is no branch to mispredict.
+                bag.resize(n, 0);
+                out_of_bag.resize(n, 0);
+                let mut kept = 0;
                 for r in 0..n {
-                    if rng.next_f64() < p.bagging_fraction {
-                        // `n` fits in u32, checked above.
-                        bag.push(r as u32);
-                    }
+                    // `n` fits in u32, checked above. Row `r` is the
+                    // `r - kept`-th left out, unless it is kept.
+                    bag[kept] = r as u32;
+                    out_of_bag[r - kept] = r as u32;
+                    kept += usize::from(rng.next_f64() < p.bagging_fraction);
                 }
+                bag.truncate(kept);
+                out_of_bag.truncate(n - kept);
                 true
             }
             None => false,
@@ -311,7 +327,7 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
         let tree = grown.tree;
 
         let lockstep = Lockstep::new(&tree);
-        if bagged {
+        if p.goss.is_some() && bagged {
             scores
                 .par_chunks_mut(ROW_CHUNK)
                 .enumerate()
@@ -319,10 +335,25 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
                     tree.add_binned(&lockstep, &data.bins, n, c * ROW_CHUNK, chunk);
                 });
         } else {
+            // The rows the tree grew on are already laid out by leaf; only
+            // those left out of the bag walk it.
             let rows = grower.rows();
             for (&(start, len), &value) in grown.segments.iter().zip(&tree.leaf_values) {
                 for &r in &rows[start..start + len] {
                     scores[r as usize] += value;
+                }
+            }
+            if bagged {
+                out_of_bag_outputs.clear();
+                out_of_bag_outputs.resize(out_of_bag.len(), 0.0);
+                out_of_bag_outputs
+                    .par_chunks_mut(ROW_CHUNK)
+                    .zip(out_of_bag.par_chunks(ROW_CHUNK))
+                    .for_each(|(out, rows)| {
+                        tree.add_binned_rows(&lockstep, &data.bins, n, rows, out);
+                    });
+                for (&r, &output) in out_of_bag.iter().zip(&out_of_bag_outputs) {
+                    scores[r as usize] += output;
                 }
             }
         }
@@ -331,10 +362,7 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
             vs.par_chunks_mut(ROW_CHUNK)
                 .enumerate()
                 .for_each(|(c, chunk)| {
-                    let start = c * ROW_CHUNK;
-                    let mut buf = Vec::new();
-                    let flat = row_major(v.x, start..start + chunk.len(), &mut buf);
-                    tree.add_block(&lockstep, flat, n_features, chunk);
+                    tree.add_binned(&lockstep, &valid_bins, v.n_rows(), c * ROW_CHUNK, chunk);
                 });
             let loss = log_loss(vs, v);
             validation_loss.push(loss);

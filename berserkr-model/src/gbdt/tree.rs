@@ -62,6 +62,22 @@ impl Tree {
         });
     }
 
+    /// Adds the output of training row `rows[i]` to `out[i]`, from the
+    /// binned columns (`bins[feature * n_rows + row]`).
+    pub(crate) fn add_binned_rows(
+        &self,
+        lockstep: &Lockstep,
+        bins: &[u8],
+        n_rows: usize,
+        rows: &[u32],
+        out: &mut [f64],
+    ) {
+        self.add_lockstep(lockstep, out, |i, node| {
+            let bin = bins[node.feature as usize * n_rows + rows[i] as usize];
+            (bin != 0 && bin <= node.bin) | (bin == 0 && node.default_left)
+        });
+    }
+
     /// Adds the output of rows `0..out.len()` to `out`, advancing a block
     /// of rows together one level at a time; `goes_left(row, node)` is the
     /// test of a split node on a row.
@@ -77,7 +93,14 @@ impl Tree {
             let first = b * LOCKSTEP_ROWS;
             let at = &mut at[..out.len()];
             at.fill(0);
-            for _ in 0..lockstep.depth {
+            for level in 0..lockstep.depth {
+                // Most rows end in the shallow leaves: once every row of
+                // the block is in a leaf, the remaining levels are skipped.
+                if level >= lockstep.shallowest_leaf
+                    && at.iter().all(|&i| i as usize >= lockstep.first_leaf)
+                {
+                    break;
+                }
                 for (r, i) in at.iter_mut().enumerate() {
                     let node = &lockstep.nodes[*i as usize];
                     *i = if goes_left(first + r, node) {
@@ -107,6 +130,8 @@ pub(crate) struct Lockstep {
     /// Index in `nodes` of leaf 0.
     first_leaf: usize,
     depth: usize,
+    /// Depth of the shallowest leaf: no row is in a leaf before it.
+    shallowest_leaf: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -164,10 +189,12 @@ impl Lockstep {
                 depth = depth.max(depth_of[c]);
             }
         }
+        let shallowest_leaf = depth_of[first_leaf..].iter().copied().min().unwrap_or(0);
         Self {
             nodes,
             first_leaf,
             depth,
+            shallowest_leaf,
         }
     }
 }
@@ -256,6 +283,13 @@ mod tests {
             tree.add_binned(&lockstep, &columns, n, 0, head);
             tree.add_binned(&lockstep, &columns, n, 40, tail);
             assert_eq!(from_bins, expected);
+
+            // Every third row, backwards, as a list.
+            let rows: Vec<u32> = (0..n as u32).rev().step_by(3).collect();
+            let mut listed = vec![0.5; rows.len()];
+            tree.add_binned_rows(&lockstep, &columns, n, &rows, &mut listed);
+            let expected_listed: Vec<f64> = rows.iter().map(|&r| expected[r as usize]).collect();
+            assert_eq!(listed, expected_listed);
         }
     }
 }
