@@ -59,7 +59,6 @@ use berserkr_features::retail::retail_entityset;
 use berserkr_io::clean::CleanReport;
 use berserkr_io::parquet::WriterBuilder;
 use berserkr_io::store::Location;
-use berserkr_model::baselines::Baselines;
 use berserkr_model::calibration::{Calibration, CalibrationMethod};
 use berserkr_model::gbdt::{Gbdt, GbdtParams, Samples};
 use berserkr_model::metrics::{self, Metrics};
@@ -628,6 +627,7 @@ impl Pipeline {
         // The evaluation cutoff is assembled, scored and ranked in chunks
         // of whole customers, so that its matrix is never held whole.
         let started = Instant::now();
+        let baselines = each.baselines();
         let candidates = each
             .next_cutoff()
             .ok_or_else(|| missing("evaluation", &protocol.evaluation))??;
@@ -641,7 +641,6 @@ impl Pipeline {
             "evaluation examples at {}: {eval_rows} pairs",
             protocol.evaluation
         ));
-        let baselines = Baselines::new(&data.transactions)?;
         let mut probabilities = Vec::with_capacity(eval_rows);
         let mut past_purchases = Vec::with_capacity(eval_rows);
         let mut popularity = Vec::with_capacity(eval_rows);

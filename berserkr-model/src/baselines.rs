@@ -145,7 +145,7 @@ pub fn past_purchase_count(examples: &Examples, transactions: &RecordBatch) -> R
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Baselines {
-    history: History,
+    history: Arc<History>,
 }
 
 impl std::fmt::Debug for Baselines {
@@ -162,9 +162,13 @@ impl Baselines {
     /// [`Error::InvalidParameter`] naming a missing or mistyped column of
     /// `transactions`; [`Error::Arrow`] for an Arrow error.
     pub fn new(transactions: &RecordBatch) -> Result<Self> {
-        Ok(Self {
-            history: history(transactions)?,
-        })
+        Ok(Self::from_history(Arc::new(history(transactions)?)))
+    }
+
+    /// Over transactions already indexed (see
+    /// [`ExamplesEach::baselines`](crate::problem::ExamplesEach::baselines)).
+    pub(crate) fn from_history(history: Arc<History>) -> Self {
+        Self { history }
     }
 
     /// [`popularity`] of each row of `examples`.

@@ -178,6 +178,7 @@ use berserkr_features::{Dfs, EntitySet, FeatureMatrixBuilder, FeatureSet};
 use ndarray::{Array2, ArrayView1, Axis};
 use rayon::prelude::*;
 
+use crate::baselines::Baselines;
 use crate::error::{Error, Result};
 
 /// Nanoseconds in a day.
@@ -714,7 +715,7 @@ impl Problem {
         names.extend(PROBLEM_FEATURES.iter().map(|n| n.to_string()));
         Ok(ExamplesEach {
             problem: self.clone(),
-            history,
+            history: Arc::new(history),
             deep,
             names,
             cutoffs: Vec::new(),
@@ -728,7 +729,9 @@ impl Problem {
 /// cutoff's candidates to assemble in parts.
 pub struct ExamplesEach {
     problem: Problem,
-    history: History,
+    /// Shared with the [`Baselines`](crate::baselines::Baselines) made from
+    /// it.
+    history: Arc<History>,
     deep: Option<(EntitySet, FeatureSet, FeatureSet)>,
     names: Vec<String>,
     /// Reversed: the next cutoff is the last.
@@ -748,6 +751,47 @@ impl ExamplesEach {
     /// The feature names of every cutoff's examples.
     pub fn feature_names(&self) -> &[String] {
         &self.names
+    }
+
+    /// Both baselines over the transactions these examples index, without
+    /// indexing them again; they may outlive `self`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+    /// # use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    /// # let micros_per_day = 86_400_000_000_i64;
+    /// # let transactions = RecordBatch::try_new(Arc::new(Schema::new(vec![
+    /// #     Field::new("InvoiceNo", DataType::Utf8, false),
+    /// #     Field::new("StockCode", DataType::Utf8, false),
+    /// #     Field::new("Quantity", DataType::Int64, false),
+    /// #     Field::new("InvoiceDate", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+    /// #     Field::new("UnitPrice", DataType::Float64, false),
+    /// #     Field::new("CustomerID", DataType::Int64, true),
+    /// # ])), vec![
+    /// #     Arc::new(StringArray::from(vec!["1", "2", "3"])),
+    /// #     Arc::new(StringArray::from(vec!["A", "B", "A"])),
+    /// #     Arc::new(Int64Array::from(vec![1, 2, 1])),
+    /// #     Arc::new(TimestampMicrosecondArray::from(vec![10 * micros_per_day, 50 * micros_per_day, 70 * micros_per_day])),
+    /// #     Arc::new(Float64Array::from(vec![1.0, 2.0, 1.0])),
+    /// #     Arc::new(Int64Array::from(vec![7, 7, 7])),
+    /// # ])?;
+    /// # let cancellations = RecordBatch::new_empty(Arc::new(Schema::empty()));
+    /// use berserkr_model::baselines::Baselines;
+    /// use berserkr_model::problem::{NANOS_PER_DAY, ProblemBuilder};
+    ///
+    /// let problem = ProblemBuilder::new().with_deep_features(false).build()?;
+    /// let mut each = problem.examples_each(&transactions, &cancellations, &[60 * NANOS_PER_DAY])?;
+    /// let baselines = each.baselines();
+    /// let examples = each.next().unwrap()?;
+    /// // The same scores as from the transactions indexed anew.
+    /// let anew = Baselines::new(&transactions)?;
+    /// assert_eq!(baselines.past_purchase_count(&examples)?, anew.past_purchase_count(&examples)?);
+    /// assert_eq!(baselines.popularity(&examples)?, anew.popularity(&examples)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn baselines(&self) -> Baselines {
+        Baselines::from_history(Arc::clone(&self.history))
     }
 
     /// The next cutoff's candidates and labels, their features not yet
