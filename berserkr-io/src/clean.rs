@@ -57,7 +57,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::hash::{DefaultHasher, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow::array::{AsArray, BooleanArray, RecordBatch, Scalar, StringArray};
 use arrow::compute::kernels::cmp::lt_eq;
@@ -65,6 +65,7 @@ use arrow::compute::kernels::comparison::starts_with;
 use arrow::compute::{and, and_not, filter_record_batch, is_null};
 use arrow::datatypes::{Float64Type, Int64Type};
 use arrow::row::{RowConverter, SortField};
+use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::retail::{Column, schema};
@@ -189,7 +190,9 @@ pub struct Cleaned {
 pub struct Cleaner {
     rules: Vec<Rule>,
     non_product_codes: HashSet<String>,
-    seen: HashSet<u128>,
+    seen: HashSet<u128, BuildHasherDefault<DigestHasher>>,
+    /// The two halves of a row's digest: aHash with fixed, different keys.
+    digest: [ahash::RandomState; 2],
     rows: Option<RowConverter>,
     report: CleanReport,
 }
@@ -222,7 +225,11 @@ impl Cleaner {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            seen: HashSet::new(),
+            seen: HashSet::default(),
+            digest: [
+                ahash::RandomState::with_seeds(1, 2, 3, 4),
+                ahash::RandomState::with_seeds(5, 6, 7, 8),
+            ],
             rows: None,
         }
     }
@@ -317,27 +324,68 @@ impl Cleaner {
                     .collect(),
             )?),
         };
-        let rows = converter.convert_columns(batch.columns())?;
-        let mut hits = Vec::with_capacity(batch.num_rows());
-        for (index, row) in rows.iter().enumerate() {
-            if !keep.value(index) {
-                hits.push(false);
-                continue;
-            }
-            // A 128-bit digest of the row's bytes (two SipHash digests of
-            // differently prefixed input) instead of the bytes themselves:
-            // a fixed 16 bytes a row, and collisions negligible even at
-            // billions of rows.
-            let bytes = row.as_ref();
-            let mut low = DefaultHasher::new();
-            low.write(bytes);
-            let mut high = DefaultHasher::new();
-            high.write_u8(0x5a);
-            high.write(bytes);
-            let digest = (u128::from(high.finish()) << 64) | u128::from(low.finish());
-            hits.push(!self.seen.insert(digest));
-        }
+        // The digests, in parallel over chunks of rows; then, in order,
+        // whether each was seen.
+        let [low, high] = &self.digest;
+        let digests: Vec<Option<u128>> = (0..batch.num_rows())
+            .step_by(DIGEST_CHUNK_ROWS)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let len = DIGEST_CHUNK_ROWS.min(batch.num_rows() - start);
+                let rows = converter.convert_columns(batch.slice(start, len).columns())?;
+                Ok(rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, row)| {
+                        // A 128-bit digest of the row's bytes (two aHash
+                        // digests with different keys) instead of the
+                        // bytes themselves: a fixed 16 bytes a row, and
+                        // collisions negligible even at billions of rows.
+                        keep.value(start + i).then(|| {
+                            let bytes = row.as_ref();
+                            (u128::from(high.hash_one(bytes)) << 64)
+                                | u128::from(low.hash_one(bytes))
+                        })
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let hits: Vec<bool> = digests
+            .into_iter()
+            .map(|digest| digest.is_some_and(|d| !self.seen.insert(d)))
+            .collect();
         Ok(BooleanArray::from(hits))
+    }
+}
+
+/// Rows whose digests one parallel task computes.
+const DIGEST_CHUNK_ROWS: usize = 4096;
+
+/// The set of seen rows' digests hashes a digest as itself: it is already
+/// a hash.
+#[derive(Debug, Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u128` digests are hashed here (see `write_u128`); any other
+        // input is folded in rather than refused.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, digest: u128) {
+        // The low half is one of the two independent hashes.
+        self.0 = digest as u64;
     }
 }
 
@@ -404,6 +452,37 @@ mod tests {
                 assert!(table.contains(rule.description()), "{table}");
             }
         }
+    }
+
+    #[test]
+    fn duplicates_are_found_across_the_chunks_of_a_large_batch() {
+        // Row `i + n` repeats row `i`, so every repeat is in a later chunk
+        // of digests than its original; a missing value must not match a
+        // present one.
+        let n = DIGEST_CHUNK_ROWS + 7;
+        let line = |i: usize| {
+            let customer = if i % 5 == 0 {
+                String::new()
+            } else {
+                format!("{}.0", i % 97)
+            };
+            format!(
+                "{i},A{},x,{},2010-12-01 08:00:00,1.5,{customer},UK",
+                i % 13,
+                1 + i % 4
+            )
+        };
+        let mut rows: Vec<String> = (0..n).map(line).collect();
+        rows.extend((0..n).map(line));
+        // Differs from row 1 in the missing customer only.
+        rows.push("1,A1,x,2,2010-12-01 08:00:00,1.5,,UK".to_string());
+        let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let mut cleaner = Cleaner::with_rules(&[Rule::Duplicate]);
+        for batch in batches(&rows, 3 * n) {
+            cleaner.clean(&batch).unwrap();
+        }
+        assert_eq!(cleaner.report().dropped(Rule::Duplicate), n as u64);
+        assert_eq!(cleaner.report().rows_kept, n as u64 + 1);
     }
 
     #[test]
