@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod error;
 pub mod gbdt;
 pub mod metrics;
+mod order_key;
 pub mod problem;
 pub mod score;
 pub mod train;

@@ -79,13 +79,13 @@
 //! # Ok::<(), berserkr_model::Error>(())
 //! ```
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 use std::ops::Range;
 
 use crate::error::{Error, Result};
+use crate::order_key::order_key;
 
 /// The area under the ROC curve: the probability that a positive scores
 /// above a negative, ties counting one half.
@@ -112,7 +112,11 @@ use crate::error::{Error, Result};
 /// ```
 pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Result<f64> {
     check_scores(scores, labels)?;
-    let curve = curve(scores, labels);
+    roc_auc_of(&curve(scores, labels))
+}
+
+/// [`roc_auc`] of a [`curve`].
+fn roc_auc_of(curve: &[(u64, u64)]) -> Result<f64> {
     let (positives, negatives) = curve.last().copied().unwrap_or_default();
     if positives == 0 || negatives == 0 {
         return Err(Error::Undefined(format!(
@@ -122,7 +126,7 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Result<f64> {
     // Twice the area, in units of one (positive, negative) pair.
     let mut area: u128 = 0;
     let (mut tp, mut fp) = (0_u64, 0_u64);
-    for &(next_tp, next_fp) in &curve {
+    for &(next_tp, next_fp) in curve {
         area += u128::from(next_fp - fp) * u128::from(tp + next_tp);
         (tp, fp) = (next_tp, next_fp);
     }
@@ -157,7 +161,11 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Result<f64> {
 /// ```
 pub fn average_precision(scores: &[f64], labels: &[bool]) -> Result<f64> {
     check_scores(scores, labels)?;
-    let curve = curve(scores, labels);
+    average_precision_of(&curve(scores, labels))
+}
+
+/// [`average_precision`] of a [`curve`].
+fn average_precision_of(curve: &[(u64, u64)]) -> Result<f64> {
     let (positives, _) = curve.last().copied().unwrap_or_default();
     if positives == 0 {
         return Err(Error::Undefined(
@@ -591,7 +599,7 @@ impl fmt::Display for Metrics {
 /// assert_eq!(metrics.calibration.non_empty().count(), 5);
 /// # Ok::<(), berserkr_model::Error>(())
 /// ```
-pub fn evaluate<G: Hash + Eq>(
+pub fn evaluate<G: Hash + Eq + Sync>(
     groups: &[G],
     probabilities: &[f64],
     labels: &[bool],
@@ -602,7 +610,12 @@ pub fn evaluate<G: Hash + Eq>(
     for &k in ks {
         check_k(k)?;
     }
-    let ranking = Ranking::new(groups, probabilities, labels)?;
+    // The two sorts, by group and by score, side by side.
+    let (ranking, curve) = rayon::join(
+        || Ranking::new(groups, probabilities, labels),
+        || curve(probabilities, labels),
+    );
+    let ranking = ranking?;
     let at_k = ks
         .iter()
         .map(|&k| {
@@ -619,8 +632,8 @@ pub fn evaluate<G: Hash + Eq>(
         positives: labels.iter().filter(|&&label| label).count(),
         groups: ranking.n_groups,
         groups_with_positives: ranking.groups.len(),
-        roc_auc: roc_auc(probabilities, labels)?,
-        average_precision: average_precision(probabilities, labels)?,
+        roc_auc: roc_auc_of(&curve)?,
+        average_precision: average_precision_of(&curve)?,
         log_loss: log_loss(probabilities, labels)?,
         brier_score: brier_score(probabilities, labels)?,
         at_k,
@@ -651,17 +664,27 @@ impl Ranking {
                 scores.len()
             )));
         }
-        let mut ids: HashMap<&G, usize> = HashMap::new();
-        let mut rows: Vec<(usize, f64, bool)> = groups
+        let mut ids: HashMap<&G, usize, ahash::RandomState> = HashMap::default();
+        // (group, score as a descending key, input position): sorted whole,
+        // equal scores keep their input order, as a stable sort would.
+        let mut order: Vec<(usize, u64, usize)> = groups
             .iter()
-            .zip(scores.iter().zip(labels))
-            .map(|(group, (&score, &label))| {
+            .zip(scores)
+            .enumerate()
+            .map(|(row, (group, &score))| {
                 let next = ids.len();
-                (*ids.entry(group).or_insert(next), score, label)
+                (
+                    *ids.entry(group).or_insert(next),
+                    descending_key(score),
+                    row,
+                )
             })
             .collect();
-        // Stable: equal scores keep their input order.
-        rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| descending(a.1, b.1)));
+        order.sort_unstable();
+        let rows: Vec<(usize, f64, bool)> = order
+            .into_iter()
+            .map(|(group, _, row)| (group, scores[row], labels[row]))
+            .collect();
 
         let mut spans = Vec::new();
         let mut start = 0;
@@ -750,8 +773,12 @@ fn discount(i: usize) -> f64 {
 /// from the highest: the points of scikit-learn's ROC and precision-recall
 /// curves. The last point holds the totals.
 fn curve(scores: &[f64], labels: &[bool]) -> Vec<(u64, u64)> {
-    let mut pairs: Vec<(f64, bool)> = scores.iter().copied().zip(labels.iter().copied()).collect();
-    pairs.sort_unstable_by(|a, b| descending(a.0, b.0));
+    let mut pairs: Vec<(u64, bool)> = scores
+        .iter()
+        .map(|&s| descending_key(s))
+        .zip(labels.iter().copied())
+        .collect();
+    pairs.sort_unstable_by_key(|pair| pair.0);
     let mut points = Vec::new();
     let (mut tp, mut fp) = (0, 0);
     for run in pairs.chunk_by(|a, b| a.0 == b.0) {
@@ -763,10 +790,10 @@ fn curve(scores: &[f64], labels: &[bool]) -> Vec<(u64, u64)> {
     points
 }
 
-/// Higher scores first; the scores are checked to be finite, and -0 and 0
-/// are equal, as in scikit-learn.
-fn descending(a: f64, b: f64) -> Ordering {
-    b.partial_cmp(&a).unwrap_or(Ordering::Equal)
+/// A key sorting higher scores first; the scores are checked to be finite,
+/// and -0 and 0 are one score, as in scikit-learn.
+fn descending_key(score: f64) -> u64 {
+    !order_key(if score == 0.0 { 0.0 } else { score })
 }
 
 /// Neumaier's compensated sum, accurate to the last bit or so whatever the

@@ -10,6 +10,7 @@ use ndarray::ArrayView2;
 use rayon::prelude::*;
 
 use super::rng::SplitMix64;
+use crate::order_key::{from_order_key, order_key};
 
 /// Bounds up to which a value's bin is found by counting the bounds below
 /// it rather than by binary search.
@@ -38,7 +39,7 @@ impl BinMapper {
     }
 
     /// Edges from a sample of a feature's values, given as their
-    /// [`order_key`]s, NaN left out.
+    /// [`order_key`](crate::order_key::order_key)s, NaN left out.
     ///
     /// Few distinct values get a bin each, bounded halfway between
     /// neighbours; more get `max_bins` bins of about equal counts, a value
@@ -109,25 +110,6 @@ impl BinMapper {
             (1 + below) as u8
         }
     }
-}
-
-/// A key whose unsigned order is the order of `f64::total_cmp`.
-fn order_key(v: f64) -> u64 {
-    let bits = v.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | 1 << 63
-    }
-}
-
-/// The value of an [`order_key`].
-fn from_order_key(key: u64) -> f64 {
-    f64::from_bits(if key >> 63 == 1 {
-        key & !(1 << 63)
-    } else {
-        !key
-    })
 }
 
 /// Halfway between two sorted distinct values, or the lower one where the
@@ -306,29 +288,6 @@ mod tests {
         let m = BinMapper::from_sample(vec![f64::NEG_INFINITY, 0.0, f64::INFINITY], 255);
         assert!(m.bin(f64::NEG_INFINITY) < m.bin(0.0));
         assert!(m.bin(0.0) < m.bin(f64::INFINITY));
-    }
-
-    #[test]
-    fn order_keys_sort_as_total_cmp_and_round_trip() {
-        let mut values = vec![
-            3.5,
-            -0.0,
-            f64::NEG_INFINITY,
-            0.0,
-            -2.25,
-            f64::INFINITY,
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            1e300,
-        ];
-        let mut keys: Vec<u64> = values.iter().copied().map(order_key).collect();
-        keys.sort_unstable();
-        values.sort_unstable_by(f64::total_cmp);
-        let back: Vec<f64> = keys.into_iter().map(from_order_key).collect();
-        assert_eq!(
-            back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            values.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
     }
 
     #[test]
