@@ -14,9 +14,9 @@ use super::tree::{Node, Tree};
 
 /// Leaves with fewer rows build the histograms of several features per
 /// parallel task.
-const SEQUENTIAL_ROWS: usize = 2048;
+const SMALL_LEAF_ROWS: usize = 2048;
 
-/// Features per task in a leaf of fewer than [`SEQUENTIAL_ROWS`] rows.
+/// Features per task in a leaf of fewer than [`SMALL_LEAF_ROWS`] rows.
 const FEATURES_PER_SMALL_TASK: usize = 16;
 
 /// A leaf while the tree grows.
@@ -337,7 +337,7 @@ impl<'a> Grower<'a> {
         };
         // A small leaf's features still cost a subtraction and a scan of
         // their bins each, so they are shared out, a few per task.
-        let per_task = if len >= SEQUENTIAL_ROWS {
+        let per_task = if len >= SMALL_LEAF_ROWS {
             1
         } else {
             FEATURES_PER_SMALL_TASK

@@ -327,6 +327,7 @@ fn fit(p: &GbdtValidParams, train: &Samples<'_>, valid: Option<&Samples<'_>>) ->
         let tree = grown.tree;
 
         let lockstep = Lockstep::new(&tree);
+        // GOSS keeps no list of the rows it left out: every row walks.
         if p.goss.is_some() && bagged {
             scores
                 .par_chunks_mut(ROW_CHUNK)
