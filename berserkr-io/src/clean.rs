@@ -461,7 +461,7 @@ mod tests {
         // present one.
         let n = DIGEST_CHUNK_ROWS + 7;
         let line = |i: usize| {
-            let customer = if i % 5 == 0 {
+            let customer = if i.is_multiple_of(5) {
                 String::new()
             } else {
                 format!("{}.0", i % 97)
