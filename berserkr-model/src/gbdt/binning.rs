@@ -12,10 +12,6 @@ use rayon::prelude::*;
 use super::rng::SplitMix64;
 use crate::order_key::{from_order_key, order_key};
 
-/// Bounds up to which a value's bin is found by counting the bounds below
-/// it rather than by binary search.
-const LINEAR_SEARCH_BINS: usize = 32;
-
 /// The bin edges of one feature.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BinMapper {
@@ -99,15 +95,8 @@ impl BinMapper {
         if v.is_nan() {
             0
         } else {
-            // At most 255 value bins, so the casts cannot truncate. A few
-            // bounds are counted (no dependent steps, vectorised); more are
-            // searched.
-            let below = if self.upper.len() <= LINEAR_SEARCH_BINS {
-                self.upper.iter().map(|&u| usize::from(u < v)).sum()
-            } else {
-                self.upper.partition_point(|&u| u < v)
-            };
-            (1 + below) as u8
+            // At most 255 value bins, so the cast cannot truncate.
+            (1 + self.upper.partition_point(|&u| u < v)) as u8
         }
     }
 }
