@@ -66,7 +66,7 @@ fn batch_at(
             Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
             Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
             Arc::new(StringArray::from_iter(
-                rows.iter().map(|r| Some(format!("ITEM {}", r.1))),
+                rows.iter().map(|r| Some(description(r.0, r.1))),
             )),
             Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2))),
             Arc::new(TimestampMicrosecondArray::from_iter_values(
@@ -80,6 +80,21 @@ fn batch_at(
         ],
     )
     .unwrap()
+}
+
+/// `ITEM <code>`, and for the random shop's numeric codes a product type
+/// after it (`MUG`, `JUG` or `TOWEL`) that a quarter of the items change
+/// to `SPOON` on odd invoices, so that an item's most common type moves
+/// with the cutoff.
+fn description(invoice: &str, code: &str) -> String {
+    const KINDS: [&str; 3] = ["MUG", "JUG", "TOWEL"];
+    match code.parse::<usize>() {
+        Ok(n) if n % 4 == 0 && invoice.ends_with(['1', '3', '5', '7', '9']) => {
+            format!("ITEM {code} SPOON")
+        }
+        Ok(n) => format!("ITEM {code} {}", KINDS[n % 3]),
+        Err(_) => format!("ITEM {code}"),
+    }
 }
 
 /// The hand-made shop. With the cutoff `T` = day 10 and `W` = 5 days:
@@ -358,6 +373,163 @@ fn features_by_hand() {
     assert_eq!(d("customer.items_bought"), 3.0);
     assert_eq!(d("item.purchases_last_week"), 2.0);
     assert_eq!(d("item.repeat_share"), 0.0);
+}
+
+/// A shop with descriptions, for the product type and rebuy features,
+/// `(InvoiceNo, StockCode, Description, day, CustomerID)`.
+fn described(rows: &[(&str, &str, &str, i64, i64)]) -> RecordBatch {
+    RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|_| 1))),
+            Arc::new(TimestampMicrosecondArray::from_iter_values(
+                rows.iter().map(|r| r.3 * MICROS_PER_DAY),
+            )),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|_| 1.0))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.4))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|_| "France"))),
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn product_type_and_rebuy_features_by_hand() {
+    // With T = day 20 and W = 5 days:
+    // * customer 1 bought X (a MUG) and Y (a MUG) on invoice 100 (day 1),
+    //   X alone on invoices 104 (day 1 too), 101 (day 4) and 102 (day 18),
+    //   and Y on day 25, after T;
+    // * customer 2 bought Z (a JUG) on days 2 and 20 and W (a TOWEL) on
+    //   day 16;
+    // * customer 3 bought V (a TOWEL) on day 10, then Z three times after
+    //   T, described as a TOWEL: by T, Z is still a JUG.
+    let shop = described(&[
+        ("100", "X", "RED MUG", 1, 1),
+        ("100", "Y", "blue mug ", 1, 1),
+        ("104", "X", "RED MUG", 1, 1),
+        ("101", "X", "RED MUG", 4, 1),
+        ("102", "X", "RED MUG", 18, 1),
+        ("103", "Y", "BLUE MUG", 25, 1),
+        ("200", "Z", "GREEN JUG", 2, 2),
+        ("201", "W", "TEA TOWEL", 16, 2),
+        ("202", "Z", "PINK JUG", 20, 2),
+        ("300", "V", "BIG TOWEL", 10, 3),
+        ("301", "Z", "ZEBRA TOWEL", 21, 3),
+        ("302", "Z", "ZEBRA TOWEL", 22, 3),
+        ("303", "Z", "ZEBRA TOWEL", 23, 3),
+    ]);
+    let examples = problem(CandidateSource::Both, 100)
+        .examples(&shop, &batch(&[]), day(20))
+        .unwrap();
+    // W, X and Z sold in (15, 20]: everyone's candidates.
+    assert_eq!(
+        pairs(&examples),
+        expected(&[
+            (1, "W"),
+            (1, "X"),
+            (1, "Y"),
+            (1, "Z"),
+            (2, "W"),
+            (2, "X"),
+            (2, "Z"),
+            (3, "V"),
+            (3, "W"),
+            (3, "X"),
+            (3, "Z"),
+        ])
+    );
+    let same_type = |row| {
+        [
+            "pair.same_type_invoices",
+            "pair.same_type_items",
+            "pair.days_since_same_type",
+            "pair.new_in_known_type",
+            "pair.same_type_invoice_share",
+        ]
+        .map(|name| value(&examples, row, name))
+    };
+    let nothing = [0.0, 0.0, f64::NAN, 0.0, 0.0];
+    let same = |a: [f64; 5], b: [f64; 5]| {
+        a.iter()
+            .zip(&b)
+            .all(|(x, y)| x == y || x.is_nan() && y.is_nan())
+    };
+    // Customer 1's MUGs: invoices 100, 101, 102 and 104, of which X is
+    // alone on three; items X (last on day 18) and Y (day 1).
+    assert!(same(same_type(0), nothing), "{:?}", same_type(0));
+    assert!(
+        same(same_type(1), [1.0, 1.0, 19.0, 0.0, 0.25]),
+        "{:?}",
+        same_type(1)
+    );
+    assert!(
+        same(same_type(2), [4.0, 1.0, 2.0, 0.0, 1.0]),
+        "{:?}",
+        same_type(2)
+    );
+    assert!(same(same_type(3), nothing), "{:?}", same_type(3));
+    // Customer 2 bought W and Z, each the only one of its type.
+    for row in 4..7 {
+        assert!(same(same_type(row), nothing), "{row}: {:?}", same_type(row));
+    }
+    // Customer 3 bought V on day 10: W is a new TOWEL to it, Z no TOWEL
+    // yet.
+    assert!(same(same_type(7), nothing), "{:?}", same_type(7));
+    assert!(
+        same(same_type(8), [1.0, 1.0, 10.0, 1.0, 1.0]),
+        "{:?}",
+        same_type(8)
+    );
+    assert!(same(same_type(10), nothing), "{:?}", same_type(10));
+
+    // Purchase days by day 15, one per item and day, and whether the
+    // customer bought the item again within 5 days: customer 1's X on day
+    // 1 (yes, day 4), on day 4 (no) and Y on day 1 (no); customer 2's Z
+    // on day 2 (no); customer 3's V on day 10 (no). Everyone: 1 of 5.
+    // Items first bought by day 15 and bought again in (15, 20]: customer
+    // 1's X (yes) and Y (no), customer 2's Z (yes), customer 3's V (no):
+    // 2 of 4.
+    let rates = |row| {
+        (
+            value(&examples, row, "customer.rebuy_rate"),
+            value(&examples, row, "customer.recent_rebuy_rate"),
+        )
+    };
+    assert_eq!(
+        rates(0),
+        (
+            (1.0 + 5.0 * 0.2) / (3.0 + 5.0),
+            (1.0 + 10.0 * 0.5) / (2.0 + 10.0)
+        )
+    );
+    assert_eq!(
+        rates(4),
+        (
+            (0.0 + 5.0 * 0.2) / (1.0 + 5.0),
+            (1.0 + 10.0 * 0.5) / (1.0 + 10.0)
+        )
+    );
+    assert_eq!(
+        rates(7),
+        (
+            (0.0 + 5.0 * 0.2) / (1.0 + 5.0),
+            (0.0 + 10.0 * 0.5) / (1.0 + 10.0)
+        )
+    );
+
+    // Buyers in (13, 20]: one each of W, X and Z; in (8, 13]: V's one.
+    let buyers = |row| {
+        (
+            value(&examples, row, "item.buyers_last_week"),
+            value(&examples, row, "item.buyer_trend"),
+        )
+    };
+    assert_eq!(buyers(1), (1.0, 2.0));
+    assert_eq!(buyers(2), (0.0, 1.0));
+    assert_eq!(buyers(7), (0.0, 1.0 / (1.0 * 7.0 / 5.0 + 1.0)));
 }
 
 #[test]
