@@ -66,10 +66,11 @@
 //! 1. `customer.<name>`: the customer's deep features, one per output of the
 //!    customer [`FeatureSet`] (by default [`Dfs`] on `customers` at depth 2,
 //!    pruned, default primitives, without the features stacked on invoice
-//!    aggregates: see [`CUSTOMER_DFS_DROPS`]), computed by
-//!    [`FeatureMatrixBuilder`] with the cutoff `T`: `customer.COUNT(invoices)`.
-//! 2. `item.<name>`: the item's deep features (DFS on `products`), the same
-//!    way: `item.SUM(transactions.Quantity)`.
+//!    aggregates, see [`CUSTOMER_DFS_DROPS`], nor those of [`DFS_DROPS`]),
+//!    computed by [`FeatureMatrixBuilder`] with the cutoff `T`:
+//!    `customer.COUNT(invoices)`.
+//! 2. `item.<name>`: the item's deep features (DFS on `products`, without
+//!    [`DFS_DROPS`]), the same way: `item.SUM(transactions.Quantity)`.
 //! 3. The features of this module, [`PROBLEM_FEATURES`]:
 //!
 //! | Name | Value |
@@ -330,8 +331,8 @@ impl FeatureSource {
 /// | horizon `W` | 30 days | label window `(T, T + W]`; popularity window `(T − W, T]` | > 0 |
 /// | top popular `K` | 100 | popular candidates per customer | ≥ 1 when popular items are candidates |
 /// | candidates | [`CandidateSource::Both`] | past items, popular items or both | |
-/// | customer features | DFS on `customers`, depth 2, pruned, less [`CUSTOMER_DFS_DROPS`] | `customer.` columns | target `customers` |
-/// | item features | DFS on `products`, depth 2, pruned | `item.` columns | target `products` |
+/// | customer features | DFS on `customers`, depth 2, pruned, less [`CUSTOMER_DFS_DROPS`] and [`DFS_DROPS`] | `customer.` columns | target `customers` |
+/// | item features | DFS on `products`, depth 2, pruned, less [`DFS_DROPS`] | `item.` columns | target `products` |
 /// | deep features | on | off: only [`PROBLEM_FEATURES`] | |
 ///
 /// ```
@@ -364,8 +365,8 @@ impl Default for ProblemBuilder {
 
 impl ProblemBuilder {
     /// The default problem: 30 days, the 100 most popular items and the
-    /// customer's past items, pruned depth-2 DFS features (the customers'
-    /// without [`CUSTOMER_DFS_DROPS`]).
+    /// customer's past items, pruned depth-2 DFS features without
+    /// [`DFS_DROPS`] (and the customers' without [`CUSTOMER_DFS_DROPS`]).
     pub fn new() -> Self {
         Self {
             horizon: Duration::from_secs(30 * 86_400),
@@ -413,16 +414,16 @@ impl ProblemBuilder {
 
     /// The deep feature synthesis of customer features (default
     /// `Dfs::new("customers").with_max_depth(2).with_pruning(true)
-    /// .with_drop_contains(&CUSTOMER_DFS_DROPS)`); its target must be
-    /// `customers`.
+    /// .with_drop_contains(&[&CUSTOMER_DFS_DROPS[..], &DFS_DROPS[..]].concat())`);
+    /// its target must be `customers`.
     pub fn with_customer_dfs(mut self, dfs: Dfs) -> Self {
         self.customer_features = FeatureSource::Dfs(Box::new(dfs));
         self
     }
 
     /// The deep feature synthesis of item features (default
-    /// `Dfs::new("products").with_max_depth(2).with_pruning(true)`); its
-    /// target must be `products`.
+    /// `Dfs::new("products").with_max_depth(2).with_pruning(true)
+    /// .with_drop_contains(&DFS_DROPS)`); its target must be `products`.
     pub fn with_item_dfs(mut self, dfs: Dfs) -> Self {
         self.item_features = FeatureSource::Dfs(Box::new(dfs));
         self
@@ -2395,10 +2396,11 @@ fn product_types(transactions: &RecordBatch, rows: &[usize]) -> Result<Vec<u32>>
 }
 
 /// The kind of product a description names: its last word, in upper case,
-/// any character but a letter, a digit or `-` read as a space. Online
-/// Retail's descriptions end with the noun (`JUMBO BAG RED RETROSPOT` is a
-/// `RETROSPOT`, `WHITE HANGING HEART T-LIGHT HOLDER` a `HOLDER`), so
-/// variants of one product share it.
+/// any character but a letter, a digit or `-` read as a space. Most of
+/// Online Retail's descriptions end with the noun (`WHITE HANGING HEART
+/// T-LIGHT HOLDER` is a `HOLDER`), some with a pattern (`JUMBO BAG RED
+/// RETROSPOT` is a `RETROSPOT`); either way variants of one product share
+/// it.
 fn product_type(description: &str) -> Option<String> {
     let normal: String = description
         .chars()
