@@ -14,7 +14,10 @@ gradients, 63 bins, and ranking objectives grouped by customer.
 The 161-column matrices the default customer features replaced (with the
 features stacked on invoice aggregates) come from the commit before them:
 `git checkout b8cec00`, export, and run this script on that directory; with
-`--drop-contains "(invoices."` it drops those columns itself.
+`--drop-contains "(invoices."` it drops those columns itself. In the same way
+the 78-column matrices of 7e90d33, with a `--drop-contains` for each entry of
+`DFS_DROPS` ("DAY(", "MONTH(", "YEAR(", "MODE(", "SKEW(", "STD(", "MIN(",
+"MAX("), reproduce the choice to drop those.
 """
 
 import argparse

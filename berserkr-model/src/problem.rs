@@ -219,10 +219,11 @@ pub const CUSTOMER_DFS_DROPS: [&str; 1] = ["(invoices."];
 /// `STD`, `MIN`, `MAX`).
 ///
 /// On the real data they are 34 of the 78 columns and carry nothing the
-/// others do not: LightGBM without them has the same validation log loss
-/// (0.09346 against 0.09361) and evaluation AP (0.2958 against 0.2941),
-/// each the mean of three seeds on the matrices the pipeline exported
-/// before this drop (commit 7e90d33).
+/// others do not: on the matrices the pipeline exported before this drop
+/// (commit 7e90d33), LightGBM without them has a lower validation log loss
+/// (0.09292 against 0.09392) and the same evaluation AP (0.2953 against
+/// 0.2963; `benches/compare/tuning.py` with and without a
+/// `--drop-contains` for each of these).
 pub const DFS_DROPS: [&str; 8] = [
     "DAY(", "MONTH(", "YEAR(", "MODE(", "SKEW(", "STD(", "MIN(", "MAX(",
 ];
@@ -1721,7 +1722,7 @@ impl History {
         on_invoices.sort_unstable();
         latest.sort_unstable();
 
-        let mut solo: Vec<(u32, f64)> = Vec::new();
+        let mut solo: Vec<u32> = Vec::new();
         let mut kinds: Vec<TypeStats> = latest
             .chunk_by(|a, b| a.0 == b.0)
             .map(|of_kind| TypeStats {
@@ -1737,17 +1738,17 @@ impl History {
             for of_invoice in of_kind.chunk_by(|a, b| a.1 == b.1) {
                 invoices += 1.0;
                 if let [(_, _, item)] = of_invoice {
-                    solo.push((*item, 1.0));
+                    solo.push(*item);
                 }
             }
             if let Ok(k) = kinds.binary_search_by_key(&of_kind[0].0, |k| k.kind) {
                 kinds[k].invoices = invoices;
             }
         }
-        solo.sort_unstable_by_key(|s| s.0);
+        solo.sort_unstable();
         let solo = solo
-            .chunk_by(|a, b| a.0 == b.0)
-            .map(|of_item| (of_item[0].0, of_item.len() as f64))
+            .chunk_by(|a, b| a == b)
+            .map(|of_item| (of_item[0], of_item.len() as f64))
             .collect();
         (kinds, solo)
     }
@@ -1955,11 +1956,11 @@ struct RebuyCounts {
     old_items_bought_again: f64,
 }
 
-/// Pseudo-counts of the everyone's rate that a customer's rebuy rates
-/// start from, so that a customer with few purchases gets a rate near
-/// everyone's (the values that did best in the held-out research behind
-/// these features).
+/// Pseudo-counts of everyone's rate that `customer.rebuy_rate` starts
+/// from, so that a customer with few purchase days gets a rate near
+/// everyone's (the value of the research script behind these features).
 const REBUY_PRIOR_DAYS: f64 = 5.0;
+/// The same for `customer.recent_rebuy_rate`, in items.
 const REBUY_PRIOR_ITEMS: f64 = 10.0;
 
 /// Sets the customers' rebuy rates, `customer.rebuy_rate` and
