@@ -31,6 +31,10 @@ The candidates (`x.` columns), for a customer C, an item I and a cutoff T:
   x.price_ratio            I's median price in the last horizon over the
                            price C last paid
   x.last5_share            the share of C's last five invoices holding I
+  x.variant_invoices       C's invoices holding another variant of I but
+                           not I (a variant: a stock code with the same
+                           leading digits, as 85123A and 85123B)
+  x.days_since_variant     days since C last bought any variant of I
 """
 
 import argparse
@@ -43,7 +47,14 @@ from tuning import BASE  # noqa: E402
 
 META_COLUMNS = ("CustomerID", "StockCode", "cutoff", "label", "weight")
 CANDIDATES = ("x.item_days_since_sale", "x.item_age", "x.item_new_buyer_share", "x.depletion_ratio",
-              "x.qlast_over_mean", "x.gap_cv", "x.since_minus_gap", "x.price_ratio", "x.last5_share")
+              "x.qlast_over_mean", "x.gap_cv", "x.since_minus_gap", "x.price_ratio", "x.last5_share",
+              "x.variant_invoices", "x.days_since_variant")
+
+
+def variant(codes):
+    """A stock code's leading digits (85123 for 85123A), or the code itself
+    where it has none."""
+    return codes.str.upper().str.extract(r"^(\d+)")[0].fillna(codes)
 
 
 def candidates(sales, cutoff, keys, horizon):
@@ -94,6 +105,12 @@ def candidates(sales, cutoff, keys, horizon):
         "CustomerID").map(last_five.groupby("CustomerID").size()).to_numpy()
 
     index = pd.MultiIndex.from_frame(keys[["CustomerID", "StockCode"]])
+    variants = pd.MultiIndex.from_arrays([keys.CustomerID, variant(keys.StockCode)])
+    by_variant = s.assign(variant=variant(s.StockCode)).groupby(["CustomerID", "variant"])
+    own_invoices = s.groupby(["CustomerID", "StockCode"]).InvoiceNo.nunique().reindex(index).fillna(0)
+    out["x.variant_invoices"] = (by_variant.InvoiceNo.nunique().reindex(variants).fillna(0).to_numpy()
+                                 - own_invoices.to_numpy())
+    out["x.days_since_variant"] = (cutoff - by_variant.day.max().reindex(variants)).dt.days.to_numpy()
     for name in ("x.depletion_ratio", "x.qlast_over_mean", "x.gap_cv", "x.since_minus_gap", "x.price_ratio"):
         out[name] = pair[name].reindex(index).to_numpy()
     # A customer's item it never bought was in none of its last invoices.
