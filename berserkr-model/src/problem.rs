@@ -101,8 +101,8 @@
 //! | `customer.mean_days_between_invoices` | (last − first) / (invoices − 1) of the customer's invoices, in days (NaN below 2) |
 //! | `customer.items_bought` | distinct items the customer bought |
 //! | `customer.repeat_share` | the share of the customer's purchases that repeat an item it bought before |
-//! | `customer.rebuy_rate` | of the days at least `W` before `T` on which the customer bought an item, the share it followed with another purchase of the item within `W`, shrunk toward everyone's share by 5 days of it |
-//! | `customer.recent_rebuy_rate` | of the items the customer first bought at least `W` before `T`, the share it bought again in `(T − W, T]`, shrunk toward everyone's share by 10 items of it |
+//! | `customer.rebuy_rate` | of the days at least `W` before `T` on which the customer bought an item, the share it followed with another purchase of the item within `W`, shrunk toward everyone's share by 5 days of it (NaN when no customer has such a day) |
+//! | `customer.recent_rebuy_rate` | of the items the customer first bought at least `W` before `T`, the share it bought again in `(T − W, T]`, shrunk toward everyone's share by 10 items of it (NaN when no customer has such an item) |
 //! | `item.purchases_last_window` | the item's purchases in `(T − W, T]` (its popularity) |
 //! | `item.purchases_previous_window` | the same in `(T − 2W, T − W]` |
 //! | `item.purchases_last_week` | the same in `(T − 7 days, T]` |
@@ -1963,6 +1963,11 @@ const REBUY_PRIOR_DAYS: f64 = 5.0;
 /// The same for `customer.recent_rebuy_rate`, in items.
 const REBUY_PRIOR_ITEMS: f64 = 10.0;
 
+/// Where `customer.rebuy_rate` and `customer.recent_rebuy_rate` are in
+/// [`CustomerContext::values`].
+const REBUY_RATE_AT: usize = 6;
+const RECENT_REBUY_RATE_AT: usize = 7;
+
 /// Sets the customers' rebuy rates, `customer.rebuy_rate` and
 /// `customer.recent_rebuy_rate`: each its own share shrunk toward
 /// everyone's.
@@ -1980,10 +1985,10 @@ fn smooth_rebuy_rates(customers: &mut [CustomerRows]) {
     let items_rate = total.old_items_bought_again / total.old_items;
     for c in customers {
         let own = c.context.rebuys;
-        let n = c.context.values.len();
-        c.context.values[n - 2] =
+        c.context.values[REBUY_RATE_AT] =
             (own.days_bought_again + REBUY_PRIOR_DAYS * days_rate) / (own.days + REBUY_PRIOR_DAYS);
-        c.context.values[n - 1] = (own.old_items_bought_again + REBUY_PRIOR_ITEMS * items_rate)
+        c.context.values[RECENT_REBUY_RATE_AT] = (own.old_items_bought_again
+            + REBUY_PRIOR_ITEMS * items_rate)
             / (own.old_items + REBUY_PRIOR_ITEMS);
     }
 }
@@ -2594,6 +2599,17 @@ pub(crate) fn format_nanos(nanos: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rebuy_rates_are_where_their_names_are() {
+        let customer: Vec<&str> = PROBLEM_FEATURES
+            .iter()
+            .copied()
+            .filter(|name| name.starts_with(CUSTOMER_PREFIX))
+            .collect();
+        assert_eq!(customer[REBUY_RATE_AT], "customer.rebuy_rate");
+        assert_eq!(customer[RECENT_REBUY_RATE_AT], "customer.recent_rebuy_rate");
+    }
 
     #[test]
     fn product_types_are_last_words() {
